@@ -1,0 +1,411 @@
+"""Typed models of a guide and of a brand; the only shape data has after loading.
+
+Text fields carry a marker saying how the typography stage must treat them:
+`Text` is plain text, `RichText` is inline Markdown (emphasis, strong, links).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from guidepress.markup import link_targets
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      StringConstraints, ValidationInfo, model_validator)
+
+
+class TextKind(enum.Enum):
+    PLAIN = "plain"
+    RICH = "rich"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("contains an invisible control or text-direction character; "
+                         "retype the text")
+    return value
+
+
+def _safe_links(value: str) -> str:
+    for target in link_targets(value):
+        _url(target)
+    return value
+
+
+def _not_empty(value: object) -> object:
+    if value is None:
+        raise ValueError("is empty; write a value after the colon")
+    return value
+
+
+_TextBase = Annotated[str, BeforeValidator(_not_empty),
+                      StringConstraints(strip_whitespace=True, min_length=1),
+                      AfterValidator(_clean_text)]
+Text = Annotated[_TextBase, TextKind.PLAIN]
+RichText = Annotated[_TextBase, AfterValidator(_safe_links), TextKind.RICH]
+
+
+def short(limit: int, kind: TextKind = TextKind.PLAIN) -> type[str]:
+    """Text of at most `limit` characters (posters and headings must stay short)."""
+    checks = (AfterValidator(_safe_links),) if kind is TextKind.RICH else ()
+    return Annotated[_TextBase, StringConstraints(max_length=limit), *checks, kind]  # type: ignore
+
+
+def _url(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"(https://|mailto:|tel:)[^\s<>\"]+", value):
+        raise ValueError(f'"{value}" is not an allowed web address '
+                         "(use https://…, mailto:… or tel:…)")
+    return value
+
+
+Url = Annotated[str, BeforeValidator(_not_empty), AfterValidator(_url)]
+Slug = Annotated[str, BeforeValidator(_not_empty),
+                 StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- guide content -------------------------------------------------------------------
+
+class Source(Model):
+    name: short(80)
+    publisher: short(80) | None = None
+    title: short(120) | None = None
+    period: short(40) | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)]
+    url: Url | None = None
+
+
+class Statistic(Model):
+    value: Annotated[str, BeforeValidator(_not_empty),
+                     StringConstraints(pattern=r"^\d{1,9}([.,]\d{1,3})?$")]
+    unit: short(12) | None = None
+    label: short(160, TextKind.RICH)
+    source: Source
+
+
+class Paragraph(Model):
+    type: Literal["paragraph"]
+    text: RichText
+
+
+class Rule(Model):
+    type: Literal["rule"]
+    commitment: RichText
+    why: RichText | None = None
+
+
+class Quote(Model):
+    type: Literal["quote"]
+    tone: Literal["good", "bad", "neutral"] = "neutral"
+    title: short(90) | None = None
+    text: RichText
+    attribution: short(90) | None = None
+    lesson: RichText | None = None
+
+
+class StatisticBlock(Statistic):
+    type: Literal["statistic"]
+
+
+class Myth(Model):
+    type: Literal["myth"]
+    claim: short(120)
+    verdict: Literal["true", "false", "true-but"]
+    answer: short(120) | None = None
+    explanation: RichText
+    statistics: list[Statistic] = []
+
+
+class Link(Model):
+    label: short(90)
+    url: Url
+    note: short(140) | None = None
+
+
+class Links(Model):
+    type: Literal["links"]
+    title: short(90) | None = None
+    items: Annotated[list[Link], Field(min_length=1)]
+
+
+NetworkPosition = Literal["personal", "mostly-personal", "mixed", "mostly-professional",
+                          "professional"]
+NETWORK_POSITIONS: tuple[str, ...] = NetworkPosition.__args__  # type: ignore[attr-defined]
+
+
+class Network(Model):
+    name: short(60)
+    position: NetworkPosition
+    group: Literal["network", "forum", "establishment"] = "network"
+
+
+class NetworkMap(Model):
+    type: Literal["network-map"]
+    title: short(90) | None = None
+    caption: RichText | None = None
+    networks: Annotated[list[Network], Field(min_length=2, max_length=30)]
+
+
+class Chain(Model):
+    type: Literal["chain"]
+    title: short(90) | None = None
+    steps: Annotated[list[short(90)], Field(min_length=2, max_length=6)]
+
+
+class Callout(Model):
+    type: Literal["callout"]
+    title: short(90) | None = None
+    text: RichText
+
+
+class ContactsBlock(Model):
+    type: Literal["contacts"]
+    title: short(90) | None = None
+
+
+class Slogan(Model):
+    type: Literal["slogan"]
+    text: short(140)
+
+
+Block = Annotated[Union[Paragraph, Rule, Quote, StatisticBlock, Myth, Links, NetworkMap, Chain,
+                        Callout, ContactsBlock, Slogan], Field(discriminator="type")]
+BLOCK_TYPES: tuple[str, ...] = ("paragraph", "rule", "quote", "statistic", "myth", "links",
+                                "network-map", "chain", "callout", "contacts", "slogan")
+
+
+class Section(Model):
+    id: Slug
+    kicker: short(40) | None = None
+    title: short(80)
+    intro: RichText | None = None
+    blocks: Annotated[list[Block], Field(min_length=1)]
+
+
+class GuideMeta(Model):
+    title: short(70)
+    subtitle: short(120) | None = None
+    audience: RichText
+    purpose: RichText
+    closing: short(140)
+
+
+class Poster(Model):
+    id: Slug
+    kicker: short(40) | None = None
+    headline: short(70)
+    points: Annotated[list[short(90)], Field(max_length=3)] = []
+    statistic: Statistic | None = None
+    show_contacts: bool = False
+
+
+class PosterSet(Model):
+    posters: Annotated[list[Poster], Field(min_length=1)]
+
+
+Punctuation = Annotated[str, StringConstraints(max_length=3)]
+
+
+class Labels(Model):
+    """Every word the templates print themselves, in one language."""
+
+    language_name: Text
+    contents: Text
+    source: Text
+    source_for: Text
+    verdict_true: Text
+    verdict_false: Text
+    verdict_true_but: Text
+    myth_claim: Text
+    story: Text
+    commitment: Text
+    network_map_personal: Text
+    network_map_professional: Text
+    network_map_positions: Annotated[list[Text], Field(min_length=5, max_length=5)]
+    network_map_legend_forum: Text
+    network_map_legend_establishment: Text
+    contacts_title: Text
+    contacts_intro: Text
+    phone: Text
+    email: Text
+    intranet: Text
+    notes_title: Text
+    page: Text
+    poster_contact_line: Text
+    quote_open: Punctuation
+    quote_close: Punctuation
+    colon: Punctuation
+    unit_space: Punctuation = ""
+
+
+class Guide(Model):
+    """A whole guide in one language, as the templates receive it."""
+
+    lang: Literal["fr", "en"]
+    meta: GuideMeta
+    sections: list[Section]
+    posters: list[Poster]
+    labels: Labels
+
+
+# --- brand ---------------------------------------------------------------------------
+
+def _colour(value: object) -> object:
+    if value is None:
+        raise ValueError("is empty. A colour starting with # must be in quotes, "
+                         'like "#1B4F8A" (without quotes YAML reads # as a comment)')
+    if not isinstance(value, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
+        raise ValueError(f'"{value}" is not a colour (use #RRGGBB, for example "#1B4F8A")')
+    return value.upper()
+
+
+Colour = Annotated[str, BeforeValidator(_colour)]
+
+_FONT_FILE_TYPES = (".ttf", ".otf", ".woff", ".woff2")
+_IMAGE_TYPES = (".svg", ".png", ".jpg", ".jpeg")
+
+
+def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
+    """A file named relative to the brand folder, which must exist inside it."""
+
+    def check(value: object, info: ValidationInfo) -> Path:
+        if value is None:
+            raise ValueError("is empty; name a file in the brand folder")
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/ -]*", value):
+            raise ValueError(f'"{value}" is not a file name inside the brand folder')
+        brand_dir: Path = info.context["brand_dir"]
+        path = (brand_dir / value).resolve()
+        if not path.is_relative_to(brand_dir.resolve()):
+            raise ValueError(f'"{value}" points outside the brand folder')
+        if path.suffix.lower() not in allowed_suffixes:
+            raise ValueError(f'"{value}" is not a supported file type '
+                             f"({', '.join(allowed_suffixes)})")
+        if not path.is_file():
+            raise ValueError(f'the file "{value}" was not found in the brand folder')
+        return path
+
+    return BeforeValidator(check)
+
+
+FontFile = Annotated[Path, _brand_file(_FONT_FILE_TYPES)]
+ImageFile = Annotated[Path, _brand_file(_IMAGE_TYPES)]
+FontFamilyName = Annotated[str, BeforeValidator(_not_empty),
+                           StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9 -]{0,63}$")]
+
+
+class FontFiles(Model):
+    regular: FontFile
+    bold: FontFile | None = None
+    italic: FontFile | None = None
+    bold_italic: FontFile | None = None
+
+
+class FontFamily(Model):
+    """A font family, from files in the brand folder or from a `fontpkg-…` package."""
+
+    family: FontFamilyName
+    package: Annotated[str, StringConstraints(pattern=r"^fontpkg_[a-z0-9_]+$")] | None = None
+    files: FontFiles | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "FontFamily":
+        if (self.package is None) == (self.files is None):
+            raise ValueError("give either `files` (font files in the brand folder) "
+                             "or `package` (an installed fontpkg package), not both")
+        if self.package is not None:
+            object.__setattr__(self, "files", _package_font_files(self.package))
+            object.__setattr__(self, "package", None)
+        return self
+
+
+def _package_font_files(package: str) -> FontFiles:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ValueError(f'the font package "{package}" is not installed '
+                         f"(add it to pyproject.toml)")
+    folder = Path(spec.origin).parent / "files"
+    styles = {"regular": "Regular", "bold": "Bold", "italic": "Italic",
+              "bold_italic": "BoldItalic"}
+    found = {}
+    for key, style in styles.items():
+        matches = sorted(folder.glob(f"*-{style}.[to]tf"))
+        if matches:
+            found[key] = matches[0]
+    if "regular" not in found:
+        raise ValueError(f'the font package "{package}" has no regular font file')
+    return FontFiles.model_construct(**found)
+
+
+class Fonts(Model):
+    body: FontFamily
+    heading: FontFamily | None = None
+
+    @property
+    def families(self) -> list[FontFamily]:
+        return [self.body] + ([self.heading] if self.heading else [])
+
+
+class Colours(Model):
+    primary: Colour
+    on_primary: Colour = "#FFFFFF"
+    accent: Colour
+    on_accent: Colour = "#FFFFFF"
+    text: Colour = "#1A1A1A"
+    paper: Colour = "#FFFFFF"
+    tint: Colour
+
+
+class Logo(Model):
+    file: ImageFile
+    alt: short(160)
+
+
+class Contact(Model):
+    role: short(90)
+    name: short(90) | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 .]{3,20}$")] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$")] \
+        | None = None
+    hours: short(90) | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Contact":
+        if not self.phone and not self.email:
+            raise ValueError("give at least a phone number or an e-mail address")
+        return self
+
+
+class PrintSettings(Model):
+    bleed_mm: Annotated[float, Field(ge=0, le=10)] = 3
+    crop_marks: bool = True
+
+
+class BrandFile(Model):
+    """What an establishment writes in `brands/<slug>/brand.yaml`."""
+
+    name: short(90)
+    short_name: short(40)
+    logo: Logo
+    colours: Colours
+    fonts: Fonts
+    contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)]
+    intranet_url: Url | None = None
+    languages: Annotated[list[Literal["fr", "en"]], Field(min_length=1)] = ["fr"]
+    print: PrintSettings = PrintSettings()
+    credit: short(200) | None = None
+
+
+class Brand(BrandFile):
+    """A validated brand, with the folder it was read from."""
+
+    slug: Slug
+    folder: Path

@@ -1,0 +1,96 @@
+"""Stage 6, post: check finished PDFs and put them in place without ever half-writing one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from guidepress.models import Brand
+from guidepress.problems import RenderError
+
+OWNED_PATTERNS = ("guide.pdf", "poster-*.pdf")
+
+
+def declared_font_names(brand: Brand) -> set[str]:
+    """Return the normalised family names of the brand's fonts, as PDFs name them."""
+    return {_normalised(face.family) for face in brand.fonts.families}
+
+
+def _normalised(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def pdf_fonts(pdf: bytes) -> dict[str, set[str]]:
+    """Map each font a PDF draws text with (subset prefix removed) to the characters drawn."""
+    drawn: dict[str, set[str]] = {}
+
+    def visit(text, _cm, _tm, font, _size) -> None:  # noqa: ANN001 - pypdf callback
+        if font is not None and text.strip():
+            name = str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
+            drawn.setdefault(name, set()).update(text.strip())
+
+    for page in PdfReader(BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    return drawn
+
+
+def unembedded_fonts(pdf: bytes) -> list[str]:
+    """Return the names of fonts a PDF uses without embedding them."""
+    missing = set()
+    for page in PdfReader(BytesIO(pdf)).pages:
+        resources = page.get("/Resources") or {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.add(str(font.get("/BaseFont", "")).lstrip("/"))
+    return sorted(missing)
+
+
+def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
+    """Fail when a PDF draws with a font the brand did not declare, or one not embedded."""
+    for font, characters in sorted(pdf_fonts(pdf).items()):
+        if not any(_normalised(font).startswith(family) for family in declared):
+            shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(characters)[:8])
+            raise RenderError(f"{name}: the brand's fonts cannot draw {shown}, so the system "
+                              f"font {font} was used instead; replace the character(s)")
+    missing = unembedded_fonts(pdf)
+    if missing:
+        raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
+
+
+def page_count(pdf: bytes) -> int:
+    """Return the number of pages of a PDF."""
+    return len(PdfReader(BytesIO(pdf)).pages)
+
+
+def publish(files: dict[str, bytes], folder: Path) -> list[Path]:
+    """Write every file atomically into `folder` and remove our outputs that are now stale."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [_write_atomically(folder / name, data) for name, data in files.items()]
+    for pattern in OWNED_PATTERNS:
+        for old in folder.glob(pattern):
+            if old.name not in files:
+                old.unlink()
+    return written
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

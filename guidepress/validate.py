@@ -1,0 +1,291 @@
+"""Stage 2, validate: loaded YAML becomes typed models, or every problem is reported.
+
+Pydantic's messages are rewritten here in words an editor understands, located at the
+file and line of the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fontTools.ttLib import TTFont
+from pydantic import BaseModel, ValidationError
+
+from guidepress import models
+from guidepress.load import KeyPath, SourceFile, format_key, load_yaml
+from guidepress.problems import InputError, InputErrors
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_guide(project: Path, lang: str, brand: models.Brand) -> models.Guide:
+    """Read and validate the guide of one language, and check the brand's fonts can draw it."""
+    folder = project / "content" / lang
+    if not folder.is_dir():
+        raise InputErrors([InputError(f"content/{lang}", 0, "",
+                                      f"there is no content for the language '{lang}'")])
+    errors: list[InputError] = []
+    fonts = brand.fonts
+    meta = _validate_file(project, folder / "guide.yaml", models.GuideMeta, errors, fonts=fonts)
+    labels = _validate_file(project, folder / "labels.yaml", models.Labels, errors, fonts=fonts)
+    poster_set = _validate_file(project, folder / "posters.yaml", models.PosterSet, errors,
+                                fonts=fonts)
+    section_files = sorted((folder / "sections").glob("*.yaml"))
+    if not section_files:
+        errors.append(InputError(f"content/{lang}/sections", 0, "", "no section file found"))
+    sections = [_validate_file(project, path, models.Section, errors, fonts=fonts)
+                for path in section_files]
+    _check_unique_ids(project, section_files, sections, errors)
+    if poster_set is not None:
+        _check_unique_poster_ids(project, folder / "posters.yaml", poster_set, errors)
+    if errors:
+        raise InputErrors(errors)
+    return models.Guide(lang=lang, meta=meta, sections=sections, posters=poster_set.posters,
+                        labels=labels)
+
+
+def load_brand(project: Path, slug: str) -> models.Brand:
+    """Read and validate `brands/<slug>/brand.yaml`, checking that its files exist."""
+    folder = project / "brands" / slug
+    if not folder.is_dir():
+        known = ", ".join(list_brands(project)) or "none"
+        raise InputErrors([InputError(f"brands/{slug}", 0, "",
+                                      f"there is no brand '{slug}' (known brands: {known})")])
+    errors: list[InputError] = []
+    brand_file = _validate_file(project, folder / "brand.yaml", models.BrandFile, errors,
+                                context={"brand_dir": folder})
+    if brand_file is not None:
+        _check_characters(load_yaml(folder / "brand.yaml", f"brands/{slug}/brand.yaml"),
+                          brand_file.fonts, errors)
+    if errors:
+        raise InputErrors(errors)
+    return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
+
+
+def list_brands(project: Path) -> list[str]:
+    """Return the slugs of every brand folder that holds a brand.yaml."""
+    return sorted(p.parent.name for p in (project / "brands").glob("*/brand.yaml"))
+
+
+def _validate_file(project: Path, path: Path, model: type[M], errors: list[InputError],
+                   context: dict[str, Any] | None = None,
+                   fonts: models.Fonts | None = None) -> M | None:
+    display = path.relative_to(project).as_posix()
+    try:
+        source = load_yaml(path, display)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+        return None
+    if not isinstance(source.data, dict):
+        errors.append(InputError(display, 1, "", "this file should contain keys and values "
+                                 "(like `title: \"…\"`), but it is empty or a list"))
+        return None
+    try:
+        validated = model.model_validate(source.data, context=context)
+    except ValidationError as exc:
+        errors.extend(_explain(source, model, error) for error in exc.errors())
+        return None
+    if fonts is not None:
+        _check_characters(source, fonts, errors)
+    return validated
+
+
+@lru_cache(maxsize=32)
+def font_characters(path: Path) -> frozenset[int]:
+    """Return the code points a font file can draw."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _check_characters(source: SourceFile, fonts: models.Fonts, errors: list[InputError]) -> None:
+    """Name every character that one of the brand's fonts cannot draw."""
+    drawable = frozenset.intersection(*(font_characters(face.files.regular)
+                                        for face in fonts.families))
+    names = " / ".join(dict.fromkeys(face.family for face in fonts.families))
+    for key_path, text in _strings(source.data, ()):
+        for char in sorted({c for c in text if ord(c) not in drawable and c not in "\n\r\t"}):
+            errors.append(source.error(key_path, f'the character "{char}" (U+{ord(char):04X}) '
+                                       f"is not in the brand's font {names}; replace it"))
+
+
+def _strings(data: Any, key_path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(data, str):
+        yield key_path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*key_path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, (*key_path, index))
+
+
+def _check_unique_ids(project: Path, files: list[Path], sections: list[Any],
+                      errors: list[InputError]) -> None:
+    seen: dict[str, Path] = {}
+    for path, section in zip(files, sections):
+        if section is None:
+            continue
+        if section.id in seen:
+            first = seen[section.id].relative_to(project).as_posix()
+            errors.append(InputError(path.relative_to(project).as_posix(), 1, "id",
+                                     f'"{section.id}" is already the id of {first}'))
+        seen.setdefault(section.id, path)
+
+
+def _check_unique_poster_ids(project: Path, path: Path, poster_set: models.PosterSet,
+                             errors: list[InputError]) -> None:
+    source = load_yaml(path, path.relative_to(project).as_posix())
+    seen: set[str] = set()
+    for index, poster in enumerate(poster_set.posters):
+        if poster.id in seen:
+            errors.append(source.error(("posters", index, "id"),
+                                       f'"{poster.id}" is used by two posters'))
+        seen.add(poster.id)
+
+
+# --- turning pydantic's errors into an editor's words --------------------------------
+
+_PATTERN_HINTS = {
+    "^[a-z0-9]+(-[a-z0-9]+)*$": "use lowercase letters, digits and dashes, like \"secret-medical\"",
+    r"^\d{1,9}([.,]\d{1,3})?$": "write only the number, like \"35\" or \"4,5\" (the unit goes in `unit`)",
+    r"^\+?[0-9][0-9 .]{3,20}$": "write a phone number with digits and spaces, like \"05 56 00 00 00\"",
+    r"^[A-Za-z][A-Za-z0-9 -]{0,63}$": "a font name uses letters, digits, spaces and dashes only",
+    r"^fontpkg_[a-z0-9_]+$": "name an installed font package, like \"fontpkg_atkinson_hyperlegible\"",
+}
+
+
+def _explain(source: SourceFile, model: type[BaseModel], error: dict[str, Any]) -> InputError:
+    key_path = _data_path(source.data, error["loc"])
+    return InputError(source.display, source.line_of(key_path), format_key(key_path),
+                      _message(error, model))
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> KeyPath:
+    """Keep the parts of pydantic's location that exist in the data (drop union tags)."""
+    path: list[str | int] = []
+    current = data
+    for position, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            path.append(part)
+        elif position == len(loc) - 1:
+            path.append(part)
+    return tuple(path)
+
+
+def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx", {})
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "missing":
+        return "this key is required but missing"
+    if kind == "extra_forbidden":
+        return _unknown_key_message(model, error["loc"])
+    if value is None and kind.endswith("_type"):
+        return "is empty; write a value after the colon"
+    if kind in ("string_too_long", "too_long") and isinstance(value, str):
+        return (f"is too long ({len(value)} characters, at most {ctx['max_length']}); "
+                "shorten it")
+    if kind == "string_too_short":
+        return "is empty; write a value after the colon"
+    if kind == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(ctx.get("pattern"), "it is not in the expected form")
+        return f'"{value}" is not valid: {hint}'
+    if kind.startswith("int_"):
+        return f'"{value}" should be a whole number'
+    if kind.startswith("float_"):
+        return f'"{value}" should be a number'
+    if kind.startswith("bool_"):
+        return f'"{value}" should be true or false'
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f'"{value}" is out of range ({error["msg"].lower()})'
+    if kind == "literal_error":
+        return f'"{value}" is not allowed here; use one of: {ctx["expected"]}'
+    if kind == "union_tag_invalid":
+        return (f'"{ctx.get("tag")}" is not a known block type; use one of: '
+                f"{', '.join(models.BLOCK_TYPES)}")
+    if kind == "union_tag_not_found":
+        return f"this block has no `type`; add one of: {', '.join(models.BLOCK_TYPES)}"
+    if kind == "list_type":
+        return "should be a list (one item per line, each starting with \"- \")"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "should be a group of keys, each on its own indented line"
+    if kind == "string_type":
+        return "should be text; put it in double quotes"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"has too many items (at most {ctx.get('max_length')})"
+    return error["msg"]
+
+
+def _unknown_key_message(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    known = _known_keys(model, loc[:-1])
+    message = "unknown key"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    if close:
+        return f'{message}; did you mean "{close[0]}"?'
+    if known:
+        message += f"; the keys allowed here are: {', '.join(known)}"
+    return message
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """Walk the model classes along `loc` and list the keys allowed at its end."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+            continue
+        options = _union_members(current)
+        if options and len(options) > 1:
+            current = next((m for m in options if _type_tag(m) == part), None)
+            if current is not None:
+                continue
+            return []
+        if isinstance(current, type) and issubclass(current, BaseModel) \
+                and part in current.model_fields:
+            current = current.model_fields[part].annotation
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        members = [m for m in _union_members(annotation) if m is not type(None)]
+        if len(members) == 1:
+            annotation = members[0]
+            continue
+        return annotation
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return tuple(_unwrap(m) if typing.get_origin(m) is typing.Annotated else m
+                     for m in typing.get_args(annotation))
+    return ()
+
+
+def _type_tag(model: Any) -> str | None:
+    if isinstance(model, type) and issubclass(model, BaseModel) and "type" in model.model_fields:
+        args = typing.get_args(model.model_fields["type"].annotation)
+        return args[0] if args else None
+    return None
