@@ -9,6 +9,7 @@ and phone numbers inside text are left exactly as written.
 from __future__ import annotations
 
 import re
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -75,7 +76,7 @@ def _apply(value: Any, annotation: Any, setter: Typesetter) -> Any:
     if isinstance(value, BaseModel):
         updates = {}
         for name, field in type(value).model_fields.items():
-            kind = _kind(field.metadata)
+            kind = _kind([*field.metadata, *_optional_members(field.annotation)])
             current = getattr(value, name)
             if kind is not None and isinstance(current, str):
                 updates[name] = _setter_for(kind, setter)(current)
@@ -106,6 +107,13 @@ def _kind(metadata: typing.Iterable[Any]) -> TextKind | None:
             if found:
                 return found
     return None
+
+
+def _optional_members(annotation: Any) -> tuple[Any, ...]:
+    """The members of `X | None`, where a text marker of an optional field sits."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return ()
 
 
 def _list_item(annotation: Any) -> Any:

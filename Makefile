@@ -1,0 +1,20 @@
+# The two commands of the README: `make build` and `make test`. Both set everything up.
+VENV := .venv
+READY := $(VENV)/.ready
+
+.PHONY: build test setup clean
+
+build: $(READY)
+	$(VENV)/bin/python build.py
+
+test: $(READY)
+	$(VENV)/bin/python -m pytest
+
+setup: $(READY)
+
+$(READY): pyproject.toml constraints.txt scripts/setup.sh
+	bash scripts/setup.sh
+	touch $@
+
+clean:
+	rm -rf output $(VENV)

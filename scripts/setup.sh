@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine and a clean clone: the system libraries WeasyPrint and
+# the checks need (installed only where missing, and only as root), then .venv with the
+# Python packages at the versions recorded in constraints.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+packages=(
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1  # WeasyPrint
+  poppler-utils   # pdftoppm, pdffonts, pdfinfo: looking at and checking the PDFs
+)
+if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+  packages+=(python3-venv)
+fi
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "Missing system packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  --constraint constraints.txt --editable '.[test]'

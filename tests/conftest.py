@@ -1,0 +1,34 @@
+"""Each kit is rendered once per test run; the tests only open the PDFs it produced."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from guidepress import kit
+
+ROOT = Path(__file__).resolve().parent.parent
+BRANDS = ("default", "gh-port-lumiere")
+
+
+@pytest.fixture(scope="session")
+def project() -> kit.Project:
+    return kit.Project(ROOT)
+
+
+@pytest.fixture(scope="session")
+def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build both demo brands, every language they declare, into a temporary output/."""
+    output = tmp_path_factory.mktemp("output")
+    kit.build(project, list(BRANDS), None, output)
+    return output
+
+
+@pytest.fixture
+def scratch_project(tmp_path: Path) -> Path:
+    """A copy of the project's inputs that a test may break."""
+    for name in ("content", "brands", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    return tmp_path

@@ -1,0 +1,123 @@
+"""The built kits, opened as PDFs: sizes, pages, text, fonts, links."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import BRANDS, ROOT
+from guidepress import post, validate
+from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
+
+EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr")]
+
+
+def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
+    found = sorted((p.parent.name, p.name) for p in built.glob("*/*"))
+    assert found == sorted((b, lang) for b, lang in EDITIONS)
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_booklet_is_a5_with_bleed_and_a_multiple_of_four_pages(built: Path, brand: str,
+                                                               lang: str) -> None:
+    reader = PdfReader(built / brand / lang / "guide.pdf")
+    assert len(reader.pages) % 4 == 0 and len(reader.pages) >= 12
+    for page in reader.pages:
+        assert box_size(page.trimbox) == pytest.approx(A5, abs=0.5)
+        bleed = box_size(page.bleedbox)
+        assert bleed == pytest.approx((A5[0] + 6 * MM, A5[1] + 6 * MM), abs=0.5)
+        assert float(page.trimbox.left) - float(page.bleedbox.left) == pytest.approx(3 * MM, abs=0.1)
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str) -> None:
+    texts = page_texts(built / brand / lang / "guide.pdf")
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+    notes = guide.labels.notes_title
+    assert all(text.strip() for text in texts), "a page carries no text at all"
+    padding = [i for i, text in enumerate(texts) if text.strip().splitlines()[-1:] == [notes]
+               or text.strip().startswith(notes)]
+    # Note pages only pad the end, just before the back cover, and never a full sheet.
+    assert len(padding) <= 3
+    assert padding == list(range(len(texts) - 1 - len(padding), len(texts) - 1))
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, lang: str) -> None:
+    b = validate.load_brand(ROOT, brand)
+    texts = page_texts(built / brand / lang / "guide.pdf")
+    flat = [" ".join(t.split()) for t in texts]
+    assert b.name.split()[-1] in flat[0], "establishment name on the cover"
+    back = flat[-1]
+    for contact in b.contacts:
+        assert contact.phone in back.replace("\u00a0", " ")
+        assert contact.email in back
+    uris = link_uris(built / brand / lang / "guide.pdf")
+    assert {f"mailto:{c.email}" for c in b.contacts} <= uris
+    assert all(uri.startswith(("https://", "mailto:", "tel:")) for uri in uris)
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_every_statistic_and_its_source_is_printed(built: Path, brand: str, lang: str) -> None:
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+    text = " ".join(" ".join(page_texts(built / brand / lang / "guide.pdf")).split())
+    text = text.replace("\u00a0", " ").replace("\u202f", " ")
+    statistics = [s for section in guide.sections for block in section.blocks
+                  for s in ([block] if block.type == "statistic" else
+                            getattr(block, "statistics", []))]
+    assert len(statistics) >= 5
+    for statistic in statistics:
+        assert statistic.value in text
+        assert statistic.source.name in text
+        assert (statistic.source.period or str(statistic.source.year)) in text
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, lang: str) -> None:
+    posters = sorted((built / brand / lang).glob("poster-*.pdf"))
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+    assert [p.name for p in posters] == sorted(f"poster-{p.id}.pdf" for p in guide.posters)
+    assert len(posters) >= 6
+    for path, poster in zip(posters, sorted(guide.posters, key=lambda p: p.id)):
+        reader = PdfReader(path)
+        assert len(reader.pages) == 1
+        assert box_size(reader.pages[0].trimbox) == pytest.approx(A3, abs=0.5)
+        (page_chars,) = chars(path)
+        sizes = [c["size"] for c in page_chars if c["text"].strip()]
+        assert round(min(sizes), 2) >= 28, f"{path.name}: text below 28 pt"
+        assert max(sizes) >= 70, f"{path.name}: no headline at 70 pt or more"
+        big = "".join(c["text"] for c in page_chars if c["size"] >= 70)
+        assert re.sub(r"\s", "", big) == re.sub(r"\s", "", poster.headline)
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: str) -> None:
+    b = validate.load_brand(ROOT, brand)
+    families = {"".join(ch for ch in face.family.lower() if ch.isalnum())
+                for face in b.fonts.families}
+    for path in sorted(built.glob(f"{brand}/*/*.pdf")):
+        data = path.read_bytes()
+        used = post.pdf_fonts(data)
+        assert used, path
+        for font in used:
+            normalised = "".join(ch for ch in font.lower() if ch.isalnum())
+            assert any(normalised.startswith(f) for f in families), (path.name, font)
+        assert post.unembedded_fonts(data) == []
+
+
+def test_brands_differ_in_fonts_and_colours(built: Path) -> None:
+    default = post.pdf_fonts((built / "default/fr/guide.pdf").read_bytes())
+    other = post.pdf_fonts((built / "gh-port-lumiere/fr/guide.pdf").read_bytes())
+    assert all(f.startswith("Atkinson") for f in default)
+    assert all(f.startswith("Fira") for f in other)
+
+
+def test_french_text_keeps_no_break_spaces(built: Path) -> None:
+    pages = chars(built / "default/fr/guide.pdf")
+    text = "".join(c["text"] for page in pages for c in page)
+    for mark in ";:!?»":
+        assert f" {mark}" not in text, f"ordinary space before {mark}"
+    assert "35\u00a0%" in text or "35\u202f%" in text
