@@ -53,12 +53,14 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None) -> list
             brand = validate.load_brand(project.root, slug)
         except InputErrors as exc:
             errors.extend(exc.errors)
-            continue
-        for lang in langs or brand.languages:
+            brand = None
+        for lang in langs or (brand.languages if brand else validate.list_languages(project.root)):
             try:
                 guide = validate.load_guide(project.root, lang, brand)
             except InputErrors as exc:
                 errors.extend(exc.errors)
+                continue
+            if brand is None:
                 continue
             setter = typography.typesetter_for(lang, brand)
             editions.append(Edition(typography.typeset(brand, setter),

@@ -29,6 +29,7 @@ class SourceFile:
     display: str
     data: Any
     lines: dict[KeyPath, int] = field(repr=False)
+    problems: tuple[InputError, ...] = ()
 
     def line_of(self, key_path: KeyPath) -> int:
         """Return the line of the deepest known part of `key_path`."""
@@ -69,7 +70,11 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def load_yaml(path: Path, display: str) -> SourceFile:
-    """Read one YAML file; raise InputErrors listing every problem found in it."""
+    """Read one YAML file; raise InputErrors when it cannot be read at all.
+
+    Problems that still leave readable data (a key written twice) are returned in
+    `problems`, so that validation can go on and report everything in one run.
+    """
     raw = _read_bytes(path, display)
     try:
         text = raw.decode("utf-8-sig")
@@ -86,9 +91,7 @@ def load_yaml(path: Path, display: str) -> SourceFile:
         raise InputErrors([_syntax_error(exc, display)]) from None
     reader = _NodeReader(display)
     data = reader.read(root, ()) if root is not None else None
-    if reader.errors:
-        raise InputErrors(reader.errors)
-    return SourceFile(path, display, data, reader.lines)
+    return SourceFile(path, display, data, reader.lines, tuple(reader.errors))
 
 
 def _read_bytes(path: Path, display: str) -> bytes:

@@ -280,6 +280,8 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
     def check(value: object, info: ValidationInfo) -> Path:
         if value is None:
             raise ValueError("is empty; name a file in the brand folder")
+        if isinstance(value, str) and (value.startswith("/") or ".." in value.split("/")):
+            raise ValueError(f'"{value}" points outside the brand folder')
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/ -]*", value):
             raise ValueError(f'"{value}" is not a file name inside the brand folder')
         brand_dir: Path = info.context["brand_dir"]

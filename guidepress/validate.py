@@ -24,14 +24,16 @@ from guidepress.problems import InputError, InputErrors
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_guide(project: Path, lang: str, brand: models.Brand) -> models.Guide:
-    """Read and validate the guide of one language, and check the brand's fonts can draw it."""
+def load_guide(project: Path, lang: str, brand: models.Brand | None) -> models.Guide:
+    """Read and validate the guide of one language, and check the brand's fonts can draw it.
+
+    Without a brand (its file has problems of its own), the fonts are not checked."""
     folder = project / "content" / lang
     if not folder.is_dir():
         raise InputErrors([InputError(f"content/{lang}", 0, "",
                                       f"there is no content for the language '{lang}'")])
     errors: list[InputError] = []
-    fonts = brand.fonts
+    fonts = brand.fonts if brand else None
     meta = _validate_file(project, folder / "guide.yaml", models.GuideMeta, errors, fonts=fonts)
     labels = _validate_file(project, folder / "labels.yaml", models.Labels, errors, fonts=fonts)
     poster_set = _validate_file(project, folder / "posters.yaml", models.PosterSet, errors,
@@ -68,6 +70,11 @@ def load_brand(project: Path, slug: str) -> models.Brand:
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
 
 
+def list_languages(project: Path) -> list[str]:
+    """Return the languages that have a folder under content/."""
+    return sorted(p.parent.name for p in (project / "content").glob("*/guide.yaml"))
+
+
 def list_brands(project: Path) -> list[str]:
     """Return the slugs of every brand folder that holds a brand.yaml."""
     return sorted(p.parent.name for p in (project / "brands").glob("*/brand.yaml"))
@@ -82,6 +89,7 @@ def _validate_file(project: Path, path: Path, model: type[M], errors: list[Input
     except InputErrors as exc:
         errors.extend(exc.errors)
         return None
+    errors.extend(source.problems)
     if not isinstance(source.data, dict):
         errors.append(InputError(display, 1, "", "this file should contain keys and values "
                                  "(like `title: \"…\"`), but it is empty or a list"))

@@ -1,0 +1,178 @@
+"""Bad input: every problem reported at once, by file, line and key, and nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guidepress import cli, kit, render, validate
+from guidepress.problems import InputErrors
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(project: Path, brand: str = "default", langs: list[str] | None = None) -> list[str]:
+    with pytest.raises(InputErrors) as caught:
+        kit.prepare(kit.Project(project), [brand], langs or ["fr"])
+    return [str(error) for error in caught.value.errors]
+
+
+BRAND = "brands/default/brand.yaml"
+SECRET = "content/fr/sections/05-secret.yaml"
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ('primary: "#1F4E79"', "primary: #1F4E79",
+     f'{BRAND}:8: colours.primary: is empty. A colour starting with # must be in quotes, '
+     'like "#1B4F8A" (without quotes YAML reads # as a comment)'),
+    ('primary: "#1F4E79"', 'primary: "#12"',
+     f'{BRAND}:8: colours.primary: "#12" is not a colour (use #RRGGBB, for example "#1B4F8A")'),
+    ("colours:", "colors:",
+     f'{BRAND}:7: colors: unknown key; did you mean "colours"?'),
+    ("colours:", "colors:",
+     f"{BRAND}:2: colours: this key is required but missing"),
+    ('tint: "#E7EFF7"', 'tint: "#E7EFF7"\n  highlight: "#FFFFFF"',
+     f"{BRAND}:15: colours.highlight: unknown key; the keys allowed here are: primary, "
+     "on_primary, accent, on_accent, text, paper, tint"),
+    ('short_name: "CH du Val-Fleuri"', 'short_name: "CH du Val-Fleuri"\nshort_name: "CHVF"',
+     f"{BRAND}:4: short_name: this key appears twice (first on line 3); keep only one"),
+    ("bleed_mm: 3", 'bleed_mm: "trois"',
+     f'{BRAND}:30: print.bleed_mm: "trois" should be a number'),
+    ("crop_marks: true", "crop_marks: peut-être",
+     f'{BRAND}:31: print.crop_marks: "peut-être" should be true or false'),
+    ('file: "logo.svg"', 'file: "logo-2026.svg"',
+     f'{BRAND}:5: logo.file: the file "logo-2026.svg" was not found in the brand folder'),
+    ('file: "logo.svg"', 'file: "../../content/fr/guide.yaml"',
+     f'{BRAND}:5: logo.file: "../../content/fr/guide.yaml" points outside the brand folder'),
+    ('phone: "01 99 00 12 34"', 'phone: "appelez-nous"',
+     f'{BRAND}:21: contacts[0].phone: "appelez-nous" is not valid: write a phone number with '
+     'digits and spaces, like "05 56 00 00 00"'),
+    ('intranet_url: "https://', 'intranet_url: "http://',
+     f'{BRAND}:27: intranet_url: "http://intranet.ch-val-fleuri.example/reseaux-sociaux" is not '
+     "an allowed web address (use https://…, mailto:… or tel:…)"),
+    ('  - role: "Direction de la communication"', '\t- role: "Direction de la communication"',
+     f"{BRAND}:20: this line is indented with a tab; YAML needs spaces for indentation"),
+])
+def test_brand_error_is_named_exactly(scratch_project: Path, old: str, new: str,
+                                      expected: str) -> None:
+    edit(scratch_project / BRAND, old, new)
+    assert expected in problems(scratch_project)
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ('    commitment: "Je ne parle', '    comitment: "Je ne parle',
+     f'{SECRET}:7: blocks[0].comitment: unknown key; did you mean "commitment"?'),
+    ('  - type: "rule"', '  - type: "regle"',
+     f'{SECRET}:6: blocks[0]: "regle" is not a known block type; use one of: paragraph, rule, '
+     "quote, statistic, myth, links, network-map, chain, callout, contacts, slogan"),
+    ('id: "secret"', 'id: "Secret Médical"',
+     f'{SECRET}:1: id: "Secret Médical" is not valid: use lowercase letters, digits and dashes, '
+     'like "secret-medical"'),
+    ('  - type: "rule"', '  - type: "paragraph"\n    text: "Une flèche → ici"\n  - type: "rule"',
+     f'{SECRET}:7: blocks[0].text: the character "→" (U+2192) is not in the brand\'s font '
+     "Atkinson Hyperlegible; replace it"),
+    ('title: "Le secret médical s’applique aussi en ligne"', "title:",
+     f"{SECRET}:3: title: is empty; write a value after the colon"),
+])
+def test_content_error_is_named_exactly(scratch_project: Path, old: str, new: str,
+                                        expected: str) -> None:
+    edit(scratch_project / SECRET, old, new)
+    assert expected in problems(scratch_project)
+
+
+def test_wrong_type_and_markdown_link(scratch_project: Path) -> None:
+    edit(scratch_project / "content/fr/sections/03-idees-recues.yaml", "year: 2012",
+         'year: "deux mille douze"')
+    edit(scratch_project / "content/fr/guide.yaml", 'purpose: "Il aide',
+         'purpose: "[Voir le site](http://example.org) Il aide')
+    found = problems(scratch_project)
+    assert ('content/fr/sections/03-idees-recues.yaml:19: blocks[0].statistics[0].source.year: '
+            '"deux mille douze" should be a whole number') in found
+    assert ('content/fr/guide.yaml:4: purpose: "http://example.org" is not an allowed web '
+            "address (use https://…, mailto:… or tel:…)") in found
+
+
+def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    edit(scratch_project / BRAND, 'accent: "#B23A0B"', 'accent: "#B23"')
+    edit(scratch_project / SECRET, 'id: "secret"', 'id: "secret"\nauthor: "moi"')
+    edit(scratch_project / "content/fr/posters.yaml", 'id: "stade"', 'id: "blouse-blanche"')
+    output = scratch_project / "output"
+    previous = output / "default/fr/guide.pdf"
+    previous.parent.mkdir(parents=True)
+    previous.write_bytes(b"%PDF- previous good build")
+
+    code = cli.main(["--project", str(scratch_project), "--output", str(output)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[0] == "3 problems in the input; nothing was written:"
+    assert f'{BRAND}:10: colours.accent: "#B23" is not a colour' in err
+    assert f"{SECRET}:2: author: unknown key" in err
+    assert ('content/fr/posters.yaml:9: posters[1].id: "blouse-blanche" is used by two posters'
+            in err)
+    assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == \
+        ["default", "default/fr", "default/fr/guide.pdf"]
+    assert previous.read_bytes() == b"%PDF- previous good build"
+
+
+def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> None:
+    path = scratch_project / "content/fr/posters.yaml"
+    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
+         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
+         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
+    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
+         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
+    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
+         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
+         '      source:\n        name: "SocialBakers"\n        year: 2012')
+    project = kit.Project(scratch_project)
+    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    with pytest.raises(InputErrors) as caught:
+        kit.render_edition(project, edition)
+    (error,) = caught.value.errors
+    assert error.file == "content/fr/posters.yaml"
+    assert error.key.startswith("posters[0].")
+    assert 'the poster "stade" does not fit on one A3 page' in error.message
+
+
+def test_unknown_brand_lists_the_known_ones(scratch_project: Path) -> None:
+    assert problems(scratch_project, brand="chu-inconnu") == [
+        "brands/chu-inconnu: there is no brand 'chu-inconnu' "
+        "(known brands: default, gh-port-lumiere)"]
+
+
+def test_brand_template_overrides_the_default(scratch_project: Path) -> None:
+    templates = scratch_project / "templates"
+    brand = validate.load_brand(scratch_project, "gh-port-lumiere")
+    env = render.template_environment(templates, brand)
+    assert render.template_origin(env, "partials/cover.html.j2") == \
+        brand.folder / "templates/partials/cover.html.j2"
+    assert render.template_origin(env, "blocks/rule.html.j2") == \
+        (templates / "blocks/rule.html.j2").resolve()
+    default_env = render.template_environment(templates, validate.load_brand(scratch_project,
+                                                                             "default"))
+    assert render.template_origin(default_env, "partials/cover.html.j2") == \
+        (templates / "partials/cover.html.j2").resolve()
+
+
+def test_a_new_override_wins_and_extends_the_default(scratch_project: Path) -> None:
+    brand_dir = scratch_project / "brands/default"
+    (brand_dir / "templates/blocks").mkdir(parents=True)
+    (brand_dir / "templates/blocks/slogan.html.j2").write_text(
+        '{% extends "!default/blocks/slogan.html.j2" %}', encoding="utf-8")
+    (brand_dir / "templates/blocks/rule.html.j2").write_text(
+        '<div class="house-rule">{{ block.commitment }}</div>', encoding="utf-8")
+    project = kit.Project(scratch_project)
+    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    env = render.template_environment(project.templates, edition.brand)
+    html = render.render_booklet(env, edition.guide, edition.brand).html
+    assert html.count('class="house-rule"') == sum(
+        block.type == "rule" for s in edition.guide.sections for block in s.blocks)
+    assert 'class="rule"' not in html
+    assert 'class="slogan"' in html
