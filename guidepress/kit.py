@@ -128,13 +128,17 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             fetcher: pdf.ProjectFetcher, base: Path) -> bytes:
     rendered = pdf.lay_out(render.render_poster(env, guide, brand, poster), fetcher, base)
     if len(rendered.pages.pages) > 1:
-        field_name = pdf.overflowing_field(rendered) or "headline"
+        spilled = pdf.overflowing_field(rendered) or "brand.contacts"
         display = f"content/{guide.lang}/posters.yaml"
         source = load_yaml(base / display, display)
-        key = ("posters", index, *_split_field(field_name))
+        if spilled.startswith("brand."):
+            key: tuple[str | int, ...] = ("posters", index)
+            where = "its text leaves no room for the contact footer"
+        else:
+            key = ("posters", index, *_split_field(spilled))
+            where = f"`{spilled}` and what follows run onto a second page"
         raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: from here on the text runs onto a second page; "
-                                        "shorten the headline or the points")])
+                                        f"page: {where}; shorten the headline or the points")])
     return pdf.write_pdf(rendered)
 
 
@@ -143,6 +147,4 @@ def _split_field(field_name: str) -> tuple[str | int, ...]:
     if "[" in field_name:
         name, index = field_name.rstrip("]").split("[")
         return (name, int(index))
-    if field_name.startswith("brand."):
-        return ()
     return (field_name,)

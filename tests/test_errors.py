@@ -137,8 +137,10 @@ def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> No
         kit.render_edition(project, edition)
     (error,) = caught.value.errors
     assert error.file == "content/fr/posters.yaml"
-    assert error.key.startswith("posters[0].")
-    assert 'the poster "stade" does not fit on one A3 page' in error.message
+    assert (error.line, error.key) == (10, "posters[0].statistic")
+    assert error.message == ('the poster "stade" does not fit on one A3 page: `statistic` and '
+                             "what follows run onto a second page; shorten the headline or the "
+                             "points")
 
 
 def test_unknown_brand_lists_the_known_ones(scratch_project: Path) -> None:
