@@ -39,10 +39,17 @@ class Typesetter:
 
     def text(self, value: str) -> str:
         """Return `value` with the language's spacing and punctuation."""
-        parts = _PROTECTED.split(value)
         rules = _french if self.lang == "fr" else _english
-        return "".join(part if index % 2 else rules(part, self.narrow_space)
-                       for index, part in enumerate(parts))
+        result = []
+        for index, part in enumerate(_PROTECTED.split(value)):
+            if index % 2:
+                result.append(part)
+                continue
+            # The punctuation rules look one letter back: let them see the end of an address
+            # (never a digit, so that a phone number is not glued to the next word).
+            before = result[-1][-1:] if result and result[-1][-1:].isalpha() else ""
+            result.append(rules(before + part, self.narrow_space)[len(before):])
+        return "".join(result)
 
     def rich(self, value: str) -> Markup:
         """Render inline Markdown to HTML, typesetting only the words, never the links."""
