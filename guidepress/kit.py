@@ -54,15 +54,17 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None) -> list
         except InputErrors as exc:
             errors.extend(exc.errors)
             brand = None
+        guides = []
         for lang in langs or (brand.languages if brand else validate.list_languages(project.root)):
             try:
-                guide = validate.load_guide(project.root, lang, brand)
+                guides.append(validate.load_guide(project.root, lang, brand))
             except InputErrors as exc:
                 errors.extend(exc.errors)
-                continue
-            if brand is None:
-                continue
-            setter = typography.typesetter_for(lang, brand)
+        errors.extend(validate.compare_editions(guides))
+        if brand is None:
+            continue
+        for guide in guides:
+            setter = typography.typesetter_for(guide.lang, brand)
             editions.append(Edition(typography.typeset(brand, setter),
                                     typography.typeset(guide, setter)))
     if errors:

@@ -70,6 +70,40 @@ def load_brand(project: Path, slug: str) -> models.Brand:
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
 
 
+def compare_editions(guides: list[models.Guide]) -> list[InputError]:
+    """Name every section, block or poster that one language has and another lacks."""
+    errors: list[InputError] = []
+    for other in guides[1:]:
+        reference = guides[0]
+        errors += _missing_items(reference, other, "section", "sections",
+                                 lambda guide: [section.id for section in guide.sections])
+        errors += _missing_items(reference, other, "poster", "posters.yaml",
+                                 lambda guide: [poster.id for poster in guide.posters])
+        twins = {section.id: section for section in other.sections}
+        for section in reference.sections:
+            if section.id not in twins:
+                continue
+            mine = [block.type for block in section.blocks]
+            theirs = [block.type for block in twins[section.id].blocks]
+            if mine != theirs:
+                errors.append(InputError(
+                    f"content/{other.lang}/sections", 0, "",
+                    f'the section "{section.id}" does not have the same blocks as in '
+                    f"content/{reference.lang}: {', '.join(theirs)} instead of {', '.join(mine)}"))
+    return errors
+
+
+def _missing_items(first: models.Guide, second: models.Guide, what: str, where: str,
+                   ids: typing.Callable[[models.Guide], list[str]]) -> list[InputError]:
+    errors = []
+    for having, lacking in ((first, second), (second, first)):
+        for missing in sorted(set(ids(having)) - set(ids(lacking))):
+            errors.append(InputError(f"content/{lacking.lang}/{where}", 0, "",
+                                     f'the {what} "{missing}" of content/{having.lang} is '
+                                     "missing in this language"))
+    return errors
+
+
 def list_languages(project: Path) -> list[str]:
     """Return the languages that have a folder under content/."""
     return sorted(p.parent.name for p in (project / "content").glob("*/guide.yaml"))

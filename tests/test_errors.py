@@ -178,3 +178,24 @@ def test_a_new_override_wins_and_extends_the_default(scratch_project: Path) -> N
         block.type == "rule" for s in edition.guide.sections for block in s.blocks)
     assert 'class="rule"' not in html
     assert 'class="slogan"' in html
+
+
+def test_an_item_missing_in_one_language_is_named(scratch_project: Path) -> None:
+    (scratch_project / "content/en/sections/05-secret.yaml").unlink()
+    edit(scratch_project / "content/en/posters.yaml", 'id: "stade"', 'id: "stadium"')
+    edit(scratch_project / "content/en/sections/09-stade.yaml", '  - type: "slogan"',
+         '  - type: "callout"')
+    found = problems(scratch_project, langs=["fr", "en"])
+    assert found == [
+        'content/en/posters.yaml: the poster "stade" of content/fr is missing in this language',
+        'content/en/sections: the section "secret" of content/fr is missing in this language',
+        'content/en/sections: the section "stade" does not have the same blocks as in '
+        "content/fr: paragraph, callout instead of paragraph, slogan",
+        'content/fr/posters.yaml: the poster "stadium" of content/en is missing in this language',
+    ]
+
+
+def test_a_missing_label_is_named(scratch_project: Path) -> None:
+    edit(scratch_project / "content/en/labels.yaml", 'notes_title: "Notes"\n', "")
+    assert problems(scratch_project, langs=["en"]) == [
+        "content/en/labels.yaml:2: notes_title: this key is required but missing"]
