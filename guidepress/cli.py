@@ -53,5 +53,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"could not produce a document; nothing was written: {exc}", file=sys.stderr)
         return 1
     for path in outcome.written():
-        print(f"wrote {path.relative_to(output.parent) if path.is_relative_to(output.parent) else path}")
+        print(f"wrote {path}")
     return 0

@@ -17,6 +17,21 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       StringConstraints, ValidationInfo, model_validator)
 
 
+# Patterns of the values an editor types, with the hint shown when one does not match.
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+NUMBER_PATTERN = r"^\d{1,9}([.,]\d{1,3})?$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 .]{3,20}$"
+FONT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9 -]{0,63}$"
+FONT_PACKAGE_PATTERN = r"^fontpkg_[a-z0-9_]+$"
+PATTERN_HINTS = {
+    SLUG_PATTERN: 'use lowercase letters, digits and dashes, like "secret-medical"',
+    NUMBER_PATTERN: 'write only the number, like "35" or "4,5" (the unit goes in `unit`)',
+    PHONE_PATTERN: 'write a phone number with digits and spaces, like "05 56 00 00 00"',
+    FONT_NAME_PATTERN: "a font name uses letters, digits, spaces and dashes only",
+    FONT_PACKAGE_PATTERN: 'name an installed font package, like "fontpkg_atkinson_hyperlegible"',
+}
+
+
 class TextKind(enum.Enum):
     PLAIN = "plain"
     RICH = "rich"
@@ -66,7 +81,7 @@ def _url(value: object) -> object:
 
 Url = Annotated[str, BeforeValidator(_not_empty), AfterValidator(_url)]
 Slug = Annotated[str, BeforeValidator(_not_empty),
-                 StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+                 StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
 
 
 class Model(BaseModel):
@@ -86,7 +101,7 @@ class Source(Model):
 
 class Statistic(Model):
     value: Annotated[str, BeforeValidator(_not_empty),
-                     StringConstraints(pattern=r"^\d{1,9}([.,]\d{1,3})?$")]
+                     StringConstraints(pattern=NUMBER_PATTERN)]
     unit: short(12) | None = None
     label: short(160, TextKind.RICH)
     source: Source
@@ -301,7 +316,7 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
 FontFile = Annotated[Path, _brand_file(_FONT_FILE_TYPES)]
 ImageFile = Annotated[Path, _brand_file(_IMAGE_TYPES)]
 FontFamilyName = Annotated[str, BeforeValidator(_not_empty),
-                           StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9 -]{0,63}$")]
+                           StringConstraints(pattern=FONT_NAME_PATTERN)]
 
 
 class FontFiles(Model):
@@ -315,7 +330,7 @@ class FontFamily(Model):
     """A font family, from files in the brand folder or from a `fontpkg-…` package."""
 
     family: FontFamilyName
-    package: Annotated[str, StringConstraints(pattern=r"^fontpkg_[a-z0-9_]+$")] | None = None
+    package: Annotated[str, StringConstraints(pattern=FONT_PACKAGE_PATTERN)] | None = None
     files: FontFiles | None = None
 
     @model_validator(mode="after")
@@ -374,7 +389,7 @@ class Logo(Model):
 class Contact(Model):
     role: short(90)
     name: short(90) | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 .]{3,20}$")] | None = None
+    phone: Annotated[str, StringConstraints(pattern=PHONE_PATTERN)] | None = None
     email: Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$")] \
         | None = None
     hours: short(90) | None = None

@@ -66,11 +66,6 @@ def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
         raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
 
 
-def page_count(pdf: bytes) -> int:
-    """Return the number of pages of a PDF."""
-    return len(PdfReader(BytesIO(pdf)).pages)
-
-
 def publish(files: dict[str, bytes], folder: Path) -> list[Path]:
     """Write every file atomically into `folder` and remove our outputs that are now stale."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -64,12 +64,9 @@ class Typesetter:
 
 def typesetter_for(lang: str, brand: Brand) -> Typesetter:
     """Pick the narrow no-break space only when every brand font has that glyph."""
-    has_narrow = all(NNBSP_CODE in font_characters(face.files.regular)
+    has_narrow = all(ord(NNBSP) in font_characters(face.files.regular)
                      for face in brand.fonts.families)
     return Typesetter(lang, NNBSP if has_narrow else NBSP)
-
-
-NNBSP_CODE = ord(NNBSP)
 
 
 def typeset(model: M, setter: Typesetter) -> M:

@@ -193,15 +193,6 @@ def _check_unique_poster_ids(project: Path, path: Path, poster_set: models.Poste
 
 # --- turning pydantic's errors into an editor's words --------------------------------
 
-_PATTERN_HINTS = {
-    "^[a-z0-9]+(-[a-z0-9]+)*$": "use lowercase letters, digits and dashes, like \"secret-medical\"",
-    r"^\d{1,9}([.,]\d{1,3})?$": "write only the number, like \"35\" or \"4,5\" (the unit goes in `unit`)",
-    r"^\+?[0-9][0-9 .]{3,20}$": "write a phone number with digits and spaces, like \"05 56 00 00 00\"",
-    r"^[A-Za-z][A-Za-z0-9 -]{0,63}$": "a font name uses letters, digits, spaces and dashes only",
-    r"^fontpkg_[a-z0-9_]+$": "name an installed font package, like \"fontpkg_atkinson_hyperlegible\"",
-}
-
-
 def _explain(source: SourceFile, model: type[BaseModel], error: dict[str, Any]) -> InputError:
     key_path = _data_path(source.data, error["loc"])
     return InputError(source.display, source.line_of(key_path), format_key(key_path),
@@ -240,7 +231,7 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "string_too_short":
         return "is empty; write a value after the colon"
     if kind == "string_pattern_mismatch":
-        hint = _PATTERN_HINTS.get(ctx.get("pattern"), "it is not in the expected form")
+        hint = models.PATTERN_HINTS.get(ctx.get("pattern"), "it is not in the expected form")
         return f'"{value}" is not valid: {hint}'
     if kind.startswith("int_"):
         return f'"{value}" should be a whole number'

@@ -23,7 +23,7 @@ EN = Typesetter("en", NBSP)
     ("35 % des 6 mois", f"35{NBSP}% des 6{NBSP}mois"),
     ("1 000 abonnés", f"1{NBSP}000{NBSP}abonnés"),
     ("l'hôpital...", "l’hôpital…"),
-    ("Appelez le 05 56 79 56 79 à 14:30", f"Appelez le 05 56 79 56 79 à 14:30"),
+    ("Appelez le 05 56 79 56 79 à 14:30", "Appelez le 05 56 79 56 79 à 14:30"),
     ("Voir https://a.fr/x?y=1 ou moi@ch.fr !", f"Voir https://a.fr/x?y=1 ou moi@ch.fr{NBSP}!"),
 ])
 def test_french_rules(raw: str, expected: str) -> None:
@@ -40,7 +40,8 @@ def test_english_rules(raw: str, expected: str) -> None:
 
 
 def test_markdown_is_inline_only_and_raw_html_is_escaped() -> None:
-    html = FR.rich("**Je** respecte *toujours* [la charte](https://sante.gouv.fr) <script>x</script> vrai ?")
+    html = FR.rich("**Je** respecte *toujours* [la charte](https://sante.gouv.fr) "
+                   "<script>x</script> vrai ?")
     assert html == ('<strong>Je</strong> respecte <em>toujours</em> '
                     '<a href="https://sante.gouv.fr">la charte</a> '
                     f"&lt;script&gt;x&lt;/script&gt; vrai{NBSP}?")
