@@ -65,7 +65,7 @@ def test_body_text_is_hyphenated_and_headings_are_not(booklet_pages) -> None:
         for element, lines in lines_by_element(page).items():
             breaks = [line for line in lines[:-1] if line.rstrip().endswith("-")
                       and not line.rstrip().endswith(" -")]
-            if element.tag in ("h1", "h2", "h3"):
+            if element.tag in ("h1", "h2", "h3") or "slogan" in (element.get("class") or ""):
                 source = "".join(element.itertext())
                 for line in breaks:
                     word = line.rstrip().split()[-1]
