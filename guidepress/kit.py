@@ -65,7 +65,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None) -> list
             continue
         for guide in guides:
             setter = typography.typesetter_for(guide.lang, brand)
-            editions.append(Edition(typography.typeset(brand, setter),
+            editions.append(Edition(typography.typeset(brand.in_language(guide.lang), setter),
                                     typography.typeset(guide, setter)))
     if errors:
         raise InputErrors(errors)

@@ -381,18 +381,26 @@ class Colours(Model):
     tint: Colour
 
 
+Language = Literal["fr", "en"]
+
+
+def localised(text_type: object) -> object:
+    """Brand text written once, or once per language: `{fr: "…", en: "…"}`."""
+    return text_type | dict[Language, text_type]  # type: ignore[operator]
+
+
 class Logo(Model):
     file: ImageFile
-    alt: short(160)
+    alt: localised(short(160))
 
 
 class Contact(Model):
-    role: short(90)
-    name: short(90) | None = None
+    role: localised(short(90))
+    name: localised(short(90)) | None = None
     phone: Annotated[str, StringConstraints(pattern=PHONE_PATTERN)] | None = None
     email: Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$")] \
         | None = None
-    hours: short(90) | None = None
+    hours: localised(short(90)) | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> "Contact":
@@ -416,9 +424,39 @@ class BrandFile(Model):
     fonts: Fonts
     contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)]
     intranet_url: Url | None = None
-    languages: Annotated[list[Literal["fr", "en"]], Field(min_length=1)] = ["fr"]
+    languages: Annotated[list[Language], Field(min_length=1)] = ["fr"]
     print: PrintSettings = PrintSettings()
-    credit: short(200) | None = None
+    credit: localised(short(200)) | None = None
+
+    def in_language(self, lang: str) -> "BrandFile":
+        """Return a copy whose per-language texts are reduced to `lang`."""
+        return _pick_language(self, lang)
+
+
+def language_maps(value: object, key_path: tuple[str | int, ...] = ()
+                  ) -> list[tuple[tuple[str | int, ...], dict]]:
+    """List the per-language texts of a model, with where they are."""
+    if isinstance(value, dict):
+        return [(key_path, value)]
+    if isinstance(value, BaseModel):
+        return [found for name in type(value).model_fields
+                for found in language_maps(getattr(value, name), (*key_path, name))]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value)
+                for found in language_maps(item, (*key_path, index))]
+    return []
+
+
+def _pick_language(value: object, lang: str) -> object:
+    if isinstance(value, dict):
+        return value[lang]
+    if isinstance(value, BaseModel):
+        updates = {name: _pick_language(getattr(value, name), lang)
+                   for name in type(value).model_fields}
+        return value.model_copy(update=updates)
+    if isinstance(value, list):
+        return [_pick_language(item, lang) for item in value]
+    return value
 
 
 class Brand(BrandFile):

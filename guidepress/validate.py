@@ -63,8 +63,14 @@ def load_brand(project: Path, slug: str) -> models.Brand:
     brand_file = _validate_file(project, folder / "brand.yaml", models.BrandFile, errors,
                                 context={"brand_dir": folder})
     if brand_file is not None:
-        _check_characters(load_yaml(folder / "brand.yaml", f"brands/{slug}/brand.yaml"),
-                          brand_file.fonts, errors)
+        source = load_yaml(folder / "brand.yaml", f"brands/{slug}/brand.yaml")
+        _check_characters(source, brand_file.fonts, errors)
+        for key_path, texts in models.language_maps(brand_file):
+            missing = [lang for lang in brand_file.languages if lang not in texts]
+            if missing:
+                errors.append(source.error(key_path, f"the text in {', '.join(missing)} is "
+                                           "missing (the brand builds "
+                                           f"{', '.join(brand_file.languages)})"))
     if errors:
         raise InputErrors(errors)
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())

@@ -28,35 +28,35 @@ SECRET = "content/fr/sections/05-secret.yaml"
 
 @pytest.mark.parametrize("old, new, expected", [
     ('primary: "#1F4E79"', "primary: #1F4E79",
-     f'{BRAND}:8: colours.primary: is empty. A colour starting with # must be in quotes, '
+     f'{BRAND}:10: colours.primary: is empty. A colour starting with # must be in quotes, '
      'like "#1B4F8A" (without quotes YAML reads # as a comment)'),
     ('primary: "#1F4E79"', 'primary: "#12"',
-     f'{BRAND}:8: colours.primary: "#12" is not a colour (use #RRGGBB, for example "#1B4F8A")'),
+     f'{BRAND}:10: colours.primary: "#12" is not a colour (use #RRGGBB, for example "#1B4F8A")'),
     ("colours:", "colors:",
-     f'{BRAND}:7: colors: unknown key; did you mean "colours"?'),
+     f'{BRAND}:9: colors: unknown key; did you mean "colours"?'),
     ("colours:", "colors:",
      f"{BRAND}:2: colours: this key is required but missing"),
     ('tint: "#E7EFF7"', 'tint: "#E7EFF7"\n  highlight: "#FFFFFF"',
-     f"{BRAND}:15: colours.highlight: unknown key; the keys allowed here are: primary, "
+     f"{BRAND}:17: colours.highlight: unknown key; the keys allowed here are: primary, "
      "on_primary, accent, on_accent, text, paper, tint"),
     ('short_name: "CH du Val-Fleuri"', 'short_name: "CH du Val-Fleuri"\nshort_name: "CHVF"',
      f"{BRAND}:4: short_name: this key appears twice (first on line 3); keep only one"),
     ("bleed_mm: 3", 'bleed_mm: "trois"',
-     f'{BRAND}:30: print.bleed_mm: "trois" should be a number'),
+     f'{BRAND}:38: print.bleed_mm: "trois" should be a number'),
     ("crop_marks: true", "crop_marks: peut-être",
-     f'{BRAND}:31: print.crop_marks: "peut-être" should be true or false'),
+     f'{BRAND}:39: print.crop_marks: "peut-être" should be true or false'),
     ('file: "logo.svg"', 'file: "logo-2026.svg"',
      f'{BRAND}:5: logo.file: the file "logo-2026.svg" was not found in the brand folder'),
     ('file: "logo.svg"', 'file: "../../content/fr/guide.yaml"',
      f'{BRAND}:5: logo.file: "../../content/fr/guide.yaml" points outside the brand folder'),
     ('phone: "01 99 00 12 34"', 'phone: "appelez-nous"',
-     f'{BRAND}:21: contacts[0].phone: "appelez-nous" is not valid: write a phone number with '
+     f'{BRAND}:25: contacts[0].phone: "appelez-nous" is not valid: write a phone number with '
      'digits and spaces, like "05 56 00 00 00"'),
     ('intranet_url: "https://', 'intranet_url: "http://',
-     f'{BRAND}:27: intranet_url: "http://intranet.ch-val-fleuri.example/reseaux-sociaux" is not '
+     f'{BRAND}:35: intranet_url: "http://intranet.ch-val-fleuri.example/reseaux-sociaux" is not '
      "an allowed web address (use https://…, mailto:… or tel:…)"),
-    ('  - role: "Direction de la communication"', '\t- role: "Direction de la communication"',
-     f"{BRAND}:20: this line is indented with a tab; YAML needs spaces for indentation"),
+    ('    phone: "01 99 00 12 34"', '\tphone: "01 99 00 12 34"',
+     f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation"),
 ])
 def test_brand_error_is_named_exactly(scratch_project: Path, old: str, new: str,
                                       expected: str) -> None:
@@ -112,7 +112,7 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
     err = capsys.readouterr().err
     assert code == 2
     assert err.splitlines()[0] == "3 problems in the input; nothing was written:"
-    assert f'{BRAND}:10: colours.accent: "#B23" is not a colour' in err
+    assert f'{BRAND}:12: colours.accent: "#B23" is not a colour' in err
     assert f"{SECRET}:2: author: unknown key" in err
     assert ('content/fr/posters.yaml:9: posters[1].id: "blouse-blanche" is used by two posters'
             in err)
@@ -199,3 +199,9 @@ def test_a_missing_label_is_named(scratch_project: Path) -> None:
     edit(scratch_project / "content/en/labels.yaml", 'notes_title: "Notes"\n', "")
     assert problems(scratch_project, langs=["en"]) == [
         "content/en/labels.yaml:2: notes_title: this key is required but missing"]
+
+
+def test_brand_text_missing_in_a_built_language_is_named(scratch_project: Path) -> None:
+    edit(scratch_project / BRAND, '      en: "Monday to Friday, 9 am to 5 pm"\n', "")
+    assert problems(scratch_project, langs=["fr"]) == [
+        f"{BRAND}:27: contacts[0].hours: the text in en is missing (the brand builds fr, en)"]

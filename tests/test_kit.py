@@ -12,7 +12,8 @@ from conftest import BRANDS, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
-EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr")]
+EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
+            ("gh-port-lumiere", "en")]
 
 
 def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
@@ -47,12 +48,13 @@ def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str
 
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, lang: str) -> None:
-    b = validate.load_brand(ROOT, brand)
+    b = validate.load_brand(ROOT, brand).in_language(lang)
     texts = page_texts(built / brand / lang / "guide.pdf")
     flat = [" ".join(t.split()) for t in texts]
     assert b.name.split()[-1] in flat[0], "establishment name on the cover"
     back = flat[-1]
     for contact in b.contacts:
+        assert contact.role.split()[0] in back
         assert contact.phone in back.replace("\u00a0", " ")
         assert contact.email in back
     uris = link_uris(built / brand / lang / "guide.pdf")
