@@ -26,7 +26,7 @@ BRAND = "brands/default/brand.yaml"
 SECRET = "content/fr/sections/05-secret.yaml"
 
 
-@pytest.mark.parametrize("old, new, expected", [
+BRAND_CASES = [
     ('primary: "#1F4E79"', "primary: #1F4E79",
      f'{BRAND}:10: colours.primary: is empty. A colour starting with # must be in quotes, '
      'like "#1B4F8A" (without quotes YAML reads # as a comment)'),
@@ -57,14 +57,9 @@ SECRET = "content/fr/sections/05-secret.yaml"
      "an allowed web address (use https://…, mailto:… or tel:…)"),
     ('    phone: "01 99 00 12 34"', '\tphone: "01 99 00 12 34"',
      f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation"),
-])
-def test_brand_error_is_named_exactly(scratch_project: Path, old: str, new: str,
-                                      expected: str) -> None:
-    edit(scratch_project / BRAND, old, new)
-    assert expected in problems(scratch_project)
+]
 
-
-@pytest.mark.parametrize("old, new, expected", [
+CONTENT_CASES = [
     ('    commitment: "Je ne parle', '    comitment: "Je ne parle',
      f'{SECRET}:7: blocks[0].comitment: unknown key; did you mean "commitment"?'),
     ('  - type: "rule"', '  - type: "regle"',
@@ -78,10 +73,15 @@ def test_brand_error_is_named_exactly(scratch_project: Path, old: str, new: str,
      "Atkinson Hyperlegible; replace it"),
     ('title: "Le secret médical s’applique aussi en ligne"', "title:",
      f"{SECRET}:3: title: is empty; write a value after the colon"),
-])
-def test_content_error_is_named_exactly(scratch_project: Path, old: str, new: str,
-                                        expected: str) -> None:
-    edit(scratch_project / SECRET, old, new)
+]
+
+
+@pytest.mark.parametrize("file, old, new, expected",
+                         [(BRAND, *case) for case in BRAND_CASES]
+                         + [(SECRET, *case) for case in CONTENT_CASES])
+def test_error_is_named_exactly(scratch_project: Path, file: str, old: str, new: str,
+                                expected: str) -> None:
+    edit(scratch_project / file, old, new)
     assert expected in problems(scratch_project)
 
 
