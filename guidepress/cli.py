@@ -23,6 +23,9 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--all-brands", action="store_true", help="every folder under brands/")
     p.add_argument("--lang", action="append", choices=("fr", "en"),
                    help="language to build (repeatable); default: the brand's languages")
+    p.add_argument("--printer", help="printer ticket under printers/ (default: the brand's)")
+    p.add_argument("--max-statistic-age", type=int, default=5, metavar="YEARS",
+                   help="warn about statistics older than this (default: 5 years)")
     p.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                    help=argparse.SUPPRESS)
@@ -37,11 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     output = (args.output or project.root / "output").resolve()
     try:
         if args.command == "check":
-            editions = kit.prepare(project, slugs, args.lang)
-            for edition in editions:
-                print(f"ok  {edition.brand.slug} ({edition.guide.lang})")
-            return 0
-        outcome = kit.build(project, slugs, args.lang, output)
+            return _check(project, slugs, args, output)
+        outcome = kit.build(project, slugs, args.lang, output, args.printer,
+                            args.max_statistic_age)
     except InputErrors as exc:
         count = len(exc.errors)
         print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
@@ -50,8 +51,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {error}", file=sys.stderr)
         return 2
     except RenderError as exc:
-        print(f"could not produce a document; nothing was written: {exc}", file=sys.stderr)
+        print(f"could not produce the documents; no PDF was written: {exc}", file=sys.stderr)
         return 1
     for path in outcome.written():
         print(f"wrote {path}")
+    for slug, report in outcome.reports.items():
+        warnings = len(report.findings) - len(report.errors)
+        print(f"preflight {slug}: {len(report.errors)} error(s), {warnings} warning(s), "
+              f"see {output / slug / 'preflight.txt'}")
     return 0
+
+
+def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,
+           output: Path) -> int:
+    """Validate and preflight without rendering; PDFs already in output/ are checked too."""
+    editions = kit.prepare(project, slugs, args.lang, args.printer)
+    existing = {}
+    for edition in editions:
+        folder = output / edition.brand.slug / edition.guide.lang
+        existing[folder] = {p.name: p.read_bytes() for p in sorted(folder.glob("*.pdf"))}
+    reports = kit.preflight_editions(editions, existing, output, args.max_statistic_age)
+    for report in reports.values():
+        print(report.text())
+    return 1 if any(report.errors for report in reports.values()) else 0

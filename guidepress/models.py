@@ -6,6 +6,7 @@ Text fields carry a marker saying how the typography stage must treat them:
 
 from __future__ import annotations
 
+import datetime
 import enum
 import importlib.util
 import re
@@ -208,6 +209,7 @@ class Section(Model):
 
 class GuideMeta(Model):
     title: short(70)
+    date: datetime.date
     subtitle: short(120) | None = None
     audience: RichText
     purpose: RichText
@@ -409,9 +411,35 @@ class Contact(Model):
         return self
 
 
-class PrintSettings(Model):
+SYSTEM_ICC_FOLDER = Path("/usr/share/color/icc")
+
+
+def _icc_profile(value: object, info: ValidationInfo) -> Path:
+    """An ICC profile in the printers/ folder, or one installed in the system ICC folder."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("is empty; name an ICC profile file (.icc)")
+    folder: Path = info.context["printers_dir"]
+    path = (folder / value).resolve() if not value.startswith("/") else Path(value).resolve()
+    if not (path.is_relative_to(folder.resolve()) or path.is_relative_to(SYSTEM_ICC_FOLDER)):
+        raise ValueError(f'"{value}" must be in the printers/ folder or in {SYSTEM_ICC_FOLDER}')
+    if path.suffix.lower() not in (".icc", ".icm") or not path.is_file():
+        raise ValueError(f'the ICC profile "{value}" was not found')
+    if path.read_bytes()[36:40] != b"acsp":
+        raise ValueError(f'"{value}" is not an ICC colour profile')
+    return path
+
+
+class PrinterTicket(Model):
+    """What a print shop asks for: `printers/<name>.yaml`."""
+
+    name: short(90)
     bleed_mm: Annotated[float, Field(ge=0, le=10)] = 3
     crop_marks: bool = True
+    pdf_variant: Literal["pdf/x-1a", "pdf/x-3", "pdf/x-4"] = "pdf/x-4"
+    icc_profile: Annotated[Path, BeforeValidator(_icc_profile)]
+    output_condition: short(90) = "CMYK"
+    min_image_dpi: Annotated[int, Field(ge=72, le=2400)] = 300
+    max_ink_percent: Annotated[int, Field(ge=100, le=400)] = 300
 
 
 class BrandFile(Model):
@@ -425,7 +453,7 @@ class BrandFile(Model):
     contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)]
     intranet_url: Url | None = None
     languages: Annotated[list[Language], Field(min_length=1)] = ["fr"]
-    print: PrintSettings = PrintSettings()
+    printer: Slug = "default"
     credit: localised(short(200)) | None = None
 
     def in_language(self, lang: str) -> "BrandFile":

@@ -6,11 +6,16 @@ the folders it is given (templates, fonts, the current brand) and never the netw
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -18,13 +23,19 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (ArrayObject, ByteStringObject, DictionaryObject, NameObject,
+                           NumberObject, RectangleObject, StreamObject)
+
+from guidepress.models import PrinterTicket
 from guidepress.problems import RenderError
-from guidepress.render import Document
+from guidepress.render import Document, Profile
 
 MAX_RESOURCE_BYTES = 20_000_000
 _ALLOWED_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
                   ".jpeg": "image/jpeg", ".ttf": "font/ttf", ".otf": "font/otf",
-                  ".woff": "font/woff", ".woff2": "font/woff2", ".css": "text/css"}
+                  ".woff": "font/woff", ".woff2": "font/woff2", ".css": "text/css",
+                  ".icc": "application/vnd.iccprofile", ".icm": "application/vnd.iccprofile"}
 
 
 class ProjectFetcher(URLFetcher):
@@ -75,10 +86,76 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
     return Rendered(document, pages)
 
 
-def write_pdf(rendered: Rendered) -> bytes:
-    """Return the PDF bytes of laid-out pages."""
+def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
+    """Return the PDF bytes of laid-out pages, made for the profile's use."""
+    ticket = profile.ticket
     with _captured_warnings():
-        return rendered.pages.write_pdf(uncompressed_pdf=False, pdf_tags=True)
+        if ticket is None:
+            variant = "pdf/ua-1" if tagged else None
+            return rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
+                                            pdf_identifier=_identifier(rendered))
+        data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
+                                        output_intent="device-cmyk")
+    return _finish_for_print(data, ticket, _identifier(rendered))
+
+
+def _manage_rgb(writer: PdfWriter) -> None:
+    """Give every resource dictionary an sRGB DefaultRGB, as PDF/X allows for RGB.
+
+    Logos and crop marks are drawn in DeviceRGB; with DefaultRGB they become
+    colour-managed sRGB that the print shop's RIP converts with the output intent.
+    """
+    srgb = (importlib.resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
+    stream = StreamObject()
+    stream.set_data(srgb)
+    stream[NameObject("/N")] = NumberObject(3)
+    default_rgb = ArrayObject([NameObject("/ICCBased"), writer._add_object(stream)])
+    seen: set[int] = set()
+
+    def visit(resources: DictionaryObject) -> None:
+        if id(resources) in seen:
+            return
+        seen.add(id(resources))
+        spaces = resources.setdefault(NameObject("/ColorSpace"), DictionaryObject())
+        spaces.get_object()[NameObject("/DefaultRGB")] = default_rgb
+        for xobject in (resources.get("/XObject") or DictionaryObject()).values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+                visit(xobject["/Resources"].get_object())
+        for pattern in (resources.get("/Pattern") or DictionaryObject()).values():
+            pattern = pattern.get_object()
+            if "/Resources" in pattern:
+                visit(pattern["/Resources"].get_object())
+
+    for page in writer.pages:
+        if "/Resources" in page:
+            visit(page["/Resources"].get_object())
+
+
+def _identifier(rendered: Rendered) -> bytes:
+    """A stable PDF identifier: the same inputs give the same bytes."""
+    return hashlib.sha256(rendered.document.html.encode()).hexdigest()[:32].encode()
+
+
+def _finish_for_print(data: bytes, ticket: PrinterTicket, identifier: bytes) -> bytes:
+    """Set the BleedBox to the ticket's bleed (marks sit outside it) and stable identifiers."""
+    reader = PdfReader(BytesIO(data))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # keep the version the PDF/X variant requires
+    bleed = ticket.bleed_mm * 72 / 25.4
+    for page in writer.pages:
+        trim = page.trimbox
+        page.bleedbox = RectangleObject((float(trim.left) - bleed, float(trim.bottom) - bleed,
+                                         float(trim.right) + bleed, float(trim.top) + bleed))
+    _manage_rgb(writer)
+    metadata = writer.root_object["/Metadata"].get_object()
+    stable = uuid.UUID(bytes=bytes.fromhex(identifier.decode())[:16])
+    metadata.set_data(re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(),
+                             metadata.get_data()))
+    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
+    output = BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
 def overflowing_field(rendered: Rendered) -> str | None:

@@ -7,12 +7,12 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter, Transformation
 
 from guidepress.models import Brand
 from guidepress.problems import RenderError
 
-OWNED_PATTERNS = ("guide.pdf", "poster-*.pdf")
+OWNED_PATTERNS = ("guide.pdf", "guide-*.pdf", "poster-*.pdf")
 
 
 def declared_font_names(brand: Brand) -> set[str]:
@@ -64,6 +64,43 @@ def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
     missing = unembedded_fonts(pdf)
     if missing:
         raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
+
+
+A4_LANDSCAPE = (841.89, 595.28)
+
+
+def saddle_stitch_order(pages: int) -> list[tuple[int, int]]:
+    """Pairs of page indexes (left, right) for each sheet side, front then back.
+
+    Printed double-sided (flip on the short edge), stacked and folded, the sheets give
+    the pages in reading order.
+    """
+    if pages % 4:
+        raise RenderError(f"a saddle-stitched booklet needs a multiple of 4 pages, not {pages}")
+    sides = []
+    for sheet in range(pages // 4):
+        sides.append((pages - 1 - 2 * sheet, 2 * sheet))
+        sides.append((2 * sheet + 1, pages - 2 - 2 * sheet))
+    return sides
+
+
+def impose(pdf: bytes) -> bytes:
+    """Put two A5 pages side by side on each A4 landscape side, in saddle-stitch order."""
+    reader = PdfReader(BytesIO(pdf))
+    writer = PdfWriter()
+    width, height = A4_LANDSCAPE
+    for left, right in saddle_stitch_order(len(reader.pages)):
+        side = writer.add_blank_page(width, height)
+        for index, x in ((left, 0.0), (right, width / 2)):
+            page = reader.pages[index]
+            offset_x = x + (width / 2 - float(page.mediabox.width)) / 2
+            offset_y = (height - float(page.mediabox.height)) / 2
+            side.merge_transformed_page(page, Transformation().translate(offset_x, offset_y))
+    writer.add_metadata({k: v for k, v in (reader.metadata or {}).items()
+                         if k in ("/Title", "/Author", "/CreationDate", "/ModDate")})
+    output = BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
 def publish(files: dict[str, bytes], folder: Path) -> list[Path]:

@@ -16,7 +16,9 @@ from jinja2 import (ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefine
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster
+from PIL import Image, ImageCms
+
+from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 
 DEFAULT_PREFIX = "!default"
 
@@ -62,7 +64,23 @@ def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
             from exc
 
 
-def brand_stylesheet(brand: Brand, *, print_marks: bool) -> Markup:
+MARK_SLUG_MM = 5  # room outside the bleed where crop marks are drawn
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a document is made: for the print shop (a printer ticket) or for screens."""
+
+    name: str
+    ticket: PrinterTicket | None = None
+    created: str = "2000-01-01T00:00:00+00:00"
+
+    @property
+    def for_print(self) -> bool:
+        return self.ticket is not None
+
+
+def brand_stylesheet(brand: Brand, profile: Profile) -> Markup:
     """Write the brand's fonts, colours and print settings as CSS: the only place they enter."""
     rules = []
     for face in brand.fonts.families:
@@ -84,29 +102,52 @@ def brand_stylesheet(brand: Brand, *, print_marks: bool) -> Markup:
         "--gp-text-color": colours.text,
         "--gp-paper-color": colours.paper,
         "--gp-tint-bg-color": colours.tint,
-        "--gp-body-font": f'"{brand.fonts.body.family}"',
-        "--gp-heading-font": f'"{heading.family}"',
     }
+    ticket = profile.ticket
+    if ticket is not None:
+        # Colours separated for the printer's profile; body text in black ink alone.
+        properties = {key: cmyk(value, ticket.icc_profile) for key, value in properties.items()}
+        properties["--gp-text-color"] = "device-cmyk(0 0 0 1)"
+        rules.insert(0, f"@color-profile device-cmyk {{ src: url(\"{ticket.icc_profile.as_uri()}\"); "
+                        "components: cyan magenta yellow black; }")
+        slug = MARK_SLUG_MM if ticket.crop_marks else 0
+        marks = "crop" if ticket.crop_marks else "none"
+        rules.append(f"@page {{ bleed: {ticket.bleed_mm + slug:g}mm; marks: {marks}; }}")
+    properties["--gp-body-font"] = f'"{brand.fonts.body.family}"'
+    properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
-    if print_marks:
-        marks = "crop" if brand.print.crop_marks else "none"
-        rules.append(f"@page {{ bleed: {brand.print.bleed_mm:g}mm; marks: {marks}; }}")
     return Markup("\n".join(rules))  # built from validated values only
 
 
-def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand, *,
-                   notes_pages: int = 0) -> Document:
+@lru_cache(maxsize=256)
+def cmyk(colour: str, icc_profile: Path) -> str:
+    """Convert an sRGB colour to the printer's CMYK, as a CSS `device-cmyk()` value."""
+    transform = _srgb_to_cmyk(icc_profile)
+    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), colour), transform).getpixel((0, 0))
+    return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in pixel) + ")"
+
+
+@lru_cache(maxsize=8)
+def _srgb_to_cmyk(icc_profile: Path) -> ImageCms.ImageCmsTransform:
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
+                                   ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
+                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
+                   profile: Profile, *, notes_pages: int = 0) -> Document:
     """Render the A5 booklet of one guide, with `notes_pages` deliberate note pages."""
     html = env.get_template("booklet.html.j2").render(
         guide=guide, brand=brand, labels=guide.labels, notes_pages=notes_pages,
-        brand_css=brand_stylesheet(brand, print_marks=True))
-    return Document("guide.pdf", html, "booklet")
+        profile=profile, brand_css=brand_stylesheet(brand, profile))
+    return Document(f"guide-{profile.name}.pdf", html, "booklet")
 
 
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
-                  poster: Poster) -> Document:
+                  poster: Poster, profile: Profile) -> Document:
     """Render one A3 poster."""
     html = env.get_template("poster.html.j2").render(
-        guide=guide, brand=brand, labels=guide.labels, poster=poster,
-        brand_css=brand_stylesheet(brand, print_marks=True))
-    return Document(f"poster-{poster.id}.pdf", html, "poster")
+        guide=guide, brand=brand, labels=guide.labels, poster=poster, profile=profile,
+        brand_css=brand_stylesheet(brand, profile))
+    suffix = "" if profile.for_print else f"-{profile.name}"
+    return Document(f"poster-{poster.id}{suffix}.pdf", html, "poster")

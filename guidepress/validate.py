@@ -110,6 +110,21 @@ def _missing_items(first: models.Guide, second: models.Guide, what: str, where: 
     return errors
 
 
+def load_printer(project: Path, name: str) -> models.PrinterTicket:
+    """Read and validate the printer ticket `printers/<name>.yaml`."""
+    path = project / "printers" / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in (project / "printers").glob("*.yaml"))) or "none"
+        raise InputErrors([InputError(f"printers/{name}.yaml", 0, "",
+                                      f"there is no printer ticket '{name}' (known: {known})")])
+    errors: list[InputError] = []
+    ticket = _validate_file(project, path, models.PrinterTicket, errors,
+                            context={"printers_dir": project / "printers"})
+    if errors:
+        raise InputErrors(errors)
+    return ticket
+
+
 def list_languages(project: Path) -> list[str]:
     """Return the languages that have a folder under content/."""
     return sorted(p.parent.name for p in (project / "content").glob("*/guide.yaml"))

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 packages=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1  # WeasyPrint
-  poppler-utils   # pdftoppm, pdffonts, pdfinfo: looking at and checking the PDFs
+  ghostscript libgs-common  # total ink measurement; default_cmyk.icc for the printer ticket
+  poppler-utils qpdf        # pdftoppm, pdffonts, pdfinfo, qpdf --check: looking at and checking PDFs
 )
 if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
   packages+=(python3-venv)

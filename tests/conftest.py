@@ -29,6 +29,6 @@ def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture
 def scratch_project(tmp_path: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
-    for name in ("content", "brands", "templates"):
+    for name in ("content", "brands", "templates", "printers"):
         shutil.copytree(ROOT / name, tmp_path / name)
     return tmp_path

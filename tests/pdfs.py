@@ -10,6 +10,7 @@ from pypdf import PdfReader
 MM = 72 / 25.4
 A5 = (148 * MM, 210 * MM)
 A3 = (297 * MM, 420 * MM)
+A4 = (210 * MM, 297 * MM)
 
 
 def box_size(box) -> tuple[float, float]:

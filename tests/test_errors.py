@@ -41,10 +41,9 @@ BRAND_CASES = [
      "on_primary, accent, on_accent, text, paper, tint"),
     ('short_name: "CH du Val-Fleuri"', 'short_name: "CH du Val-Fleuri"\nshort_name: "CHVF"',
      f"{BRAND}:4: short_name: this key appears twice (first on line 3); keep only one"),
-    ("bleed_mm: 3", 'bleed_mm: "trois"',
-     f'{BRAND}:38: print.bleed_mm: "trois" should be a number'),
-    ("crop_marks: true", "crop_marks: peut-être",
-     f'{BRAND}:39: print.crop_marks: "peut-être" should be true or false'),
+    ('printer: "default"', 'printer: "imprimerie-du-port"',
+     "printers/imprimerie-du-port.yaml: there is no printer ticket 'imprimerie-du-port' "
+     "(known: default)"),
     ('file: "logo.svg"', 'file: "logo-2026.svg"',
      f'{BRAND}:5: logo.file: the file "logo-2026.svg" was not found in the brand folder'),
     ('file: "logo.svg"', 'file: "../../content/fr/guide.yaml"',
@@ -57,6 +56,25 @@ BRAND_CASES = [
      "an allowed web address (use https://…, mailto:… or tel:…)"),
     ('    phone: "01 99 00 12 34"', '\tphone: "01 99 00 12 34"',
      f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation"),
+]
+
+PRINTER = "printers/default.yaml"
+PRINTER_CASES = [
+    ("bleed_mm: 3", 'bleed_mm: "trois"', f'{PRINTER}:4: bleed_mm: "trois" should be a number'),
+    ("crop_marks: true", "crop_marks: peut-être",
+     f'{PRINTER}:5: crop_marks: "peut-être" should be true or false'),
+    ('pdf_variant: "pdf/x-4"', 'pdf_variant: "pdf/x-9"',
+     f"{PRINTER}:6: pdf_variant: \"pdf/x-9\" is not allowed here; use one of: 'pdf/x-1a', "
+     "'pdf/x-3' or 'pdf/x-4'"),
+    ('icc_profile: "/usr/share/color/icc/ghostscript/default_cmyk.icc"',
+     'icc_profile: "fogra39.icc"', f'{PRINTER}:9: icc_profile: the ICC profile "fogra39.icc" '
+     "was not found"),
+    ('icc_profile: "/usr/share/color/icc/ghostscript/default_cmyk.icc"',
+     'icc_profile: "/etc/passwd"', f'{PRINTER}:9: icc_profile: "/etc/passwd" must be in the '
+     "printers/ folder or in /usr/share/color/icc"),
+    ("max_ink_percent: 300", "max_ink_percent: 1000",
+     f'{PRINTER}:12: max_ink_percent: "1000" is out of range (input should be less than or '
+     "equal to 400)"),
 ]
 
 CONTENT_CASES = [
@@ -78,6 +96,7 @@ CONTENT_CASES = [
 
 @pytest.mark.parametrize("file, old, new, expected",
                          [(BRAND, *case) for case in BRAND_CASES]
+                         + [(PRINTER, *case) for case in PRINTER_CASES]
                          + [(SECRET, *case) for case in CONTENT_CASES])
 def test_error_is_named_exactly(scratch_project: Path, file: str, old: str, new: str,
                                 expected: str) -> None:
@@ -93,7 +112,7 @@ def test_wrong_type_and_markdown_link(scratch_project: Path) -> None:
     found = problems(scratch_project)
     assert ('content/fr/sections/03-idees-recues.yaml:19: blocks[0].statistics[0].source.year: '
             '"deux mille douze" should be a whole number') in found
-    assert ('content/fr/guide.yaml:4: purpose: "http://example.org" is not an allowed web '
+    assert ('content/fr/guide.yaml:5: purpose: "http://example.org" is not an allowed web '
             "address (use https://…, mailto:… or tel:…)") in found
 
 
@@ -103,7 +122,7 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
     edit(scratch_project / SECRET, 'id: "secret"', 'id: "secret"\nauthor: "moi"')
     edit(scratch_project / "content/fr/posters.yaml", 'id: "stade"', 'id: "blouse-blanche"')
     output = scratch_project / "output"
-    previous = output / "default/fr/guide.pdf"
+    previous = output / "default/fr/guide-print.pdf"
     previous.parent.mkdir(parents=True)
     previous.write_bytes(b"%PDF- previous good build")
 
@@ -117,7 +136,7 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
     assert ('content/fr/posters.yaml:9: posters[1].id: "blouse-blanche" is used by two posters'
             in err)
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == \
-        ["default", "default/fr", "default/fr/guide.pdf"]
+        ["default", "default/fr", "default/fr/guide-print.pdf"]
     assert previous.read_bytes() == b"%PDF- previous good build"
 
 
@@ -173,7 +192,7 @@ def test_a_new_override_wins_and_extends_the_default(scratch_project: Path) -> N
     project = kit.Project(scratch_project)
     (edition,) = kit.prepare(project, ["default"], ["fr"])
     env = render.template_environment(project.templates, edition.brand)
-    html = render.render_booklet(env, edition.guide, edition.brand).html
+    html = render.render_booklet(env, edition.guide, edition.brand, render.Profile("screen")).html
     assert html.count('class="house-rule"') == sum(
         block.type == "rule" for s in edition.guide.sections for block in s.blocks)
     assert 'class="rule"' not in html

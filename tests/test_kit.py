@@ -17,25 +17,38 @@ EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
 
 
 def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
-    found = sorted((p.parent.name, p.name) for p in built.glob("*/*"))
+    found = sorted((p.parent.name, p.name) for p in built.glob("*/*") if p.is_dir())
     assert found == sorted((b, lang) for b, lang in EDITIONS)
+
+
+@pytest.mark.parametrize("brand, lang", EDITIONS)
+def test_every_profile_is_produced(built: Path, brand: str, lang: str) -> None:
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+    names = sorted(p.name for p in (built / brand / lang).iterdir())
+    expected = ["guide-office.pdf", "guide-print.pdf", "guide-screen.pdf"]
+    for poster in guide.posters:
+        expected += [f"poster-{poster.id}.pdf", f"poster-{poster.id}-screen.pdf"]
+    assert names == sorted(expected)
 
 
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_booklet_is_a5_with_bleed_and_a_multiple_of_four_pages(built: Path, brand: str,
                                                                lang: str) -> None:
-    reader = PdfReader(built / brand / lang / "guide.pdf")
+    reader = PdfReader(built / brand / lang / "guide-print.pdf")
     assert len(reader.pages) % 4 == 0 and len(reader.pages) >= 12
     for page in reader.pages:
         assert box_size(page.trimbox) == pytest.approx(A5, abs=0.5)
         bleed = box_size(page.bleedbox)
         assert bleed == pytest.approx((A5[0] + 6 * MM, A5[1] + 6 * MM), abs=0.5)
-        assert float(page.trimbox.left) - float(page.bleedbox.left) == pytest.approx(3 * MM, abs=0.1)
+        assert float(page.trimbox.left) - float(page.bleedbox.left) == pytest.approx(3 * MM,
+                                                                                     abs=0.1)
+        # Crop marks sit outside the bleed, so the sheet is larger than the bleed box.
+        assert float(page.mediabox.width) > bleed[0] + 5 * MM
 
 
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str) -> None:
-    texts = page_texts(built / brand / lang / "guide.pdf")
+    texts = page_texts(built / brand / lang / "guide-screen.pdf")
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
     notes = guide.labels.notes_title
     assert all(text.strip() for text in texts), "a page carries no text at all"
@@ -49,7 +62,7 @@ def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, lang: str) -> None:
     b = validate.load_brand(ROOT, brand).in_language(lang)
-    texts = page_texts(built / brand / lang / "guide.pdf")
+    texts = page_texts(built / brand / lang / "guide-screen.pdf")
     flat = [" ".join(t.split()) for t in texts]
     assert b.name.split()[-1] in flat[0], "establishment name on the cover"
     back = flat[-1]
@@ -57,7 +70,7 @@ def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, la
         assert contact.role.split()[0] in back
         assert contact.phone in back.replace("\u00a0", " ")
         assert contact.email in back
-    uris = link_uris(built / brand / lang / "guide.pdf")
+    uris = link_uris(built / brand / lang / "guide-screen.pdf")
     assert {f"mailto:{c.email}" for c in b.contacts} <= uris
     assert all(uri.startswith(("https://", "mailto:", "tel:")) for uri in uris)
 
@@ -65,7 +78,7 @@ def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, la
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_every_statistic_and_its_source_is_printed(built: Path, brand: str, lang: str) -> None:
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
-    text = " ".join(" ".join(page_texts(built / brand / lang / "guide.pdf")).split())
+    text = " ".join(" ".join(page_texts(built / brand / lang / "guide-print.pdf")).split())
     text = text.replace("\u00a0", " ").replace("\u202f", " ")
     statistics = [s for section in guide.sections for block in section.blocks
                   for s in ([block] if block.type == "statistic" else
@@ -79,7 +92,8 @@ def test_every_statistic_and_its_source_is_printed(built: Path, brand: str, lang
 
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, lang: str) -> None:
-    posters = sorted((built / brand / lang).glob("poster-*.pdf"))
+    posters = sorted(p for p in (built / brand / lang).glob("poster-*.pdf")
+                     if not p.name.endswith("-screen.pdf"))
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
     assert [p.name for p in posters] == sorted(f"poster-{p.id}.pdf" for p in guide.posters)
     assert len(posters) >= 6
@@ -111,14 +125,14 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
 
 
 def test_brands_differ_in_fonts_and_colours(built: Path) -> None:
-    default = post.pdf_fonts((built / "default/fr/guide.pdf").read_bytes())
-    other = post.pdf_fonts((built / "gh-port-lumiere/fr/guide.pdf").read_bytes())
+    default = post.pdf_fonts((built / "default/fr/guide-print.pdf").read_bytes())
+    other = post.pdf_fonts((built / "gh-port-lumiere/fr/guide-print.pdf").read_bytes())
     assert all(f.startswith("Atkinson") for f in default)
     assert all(f.startswith("Fira") for f in other)
 
 
 def test_french_text_keeps_no_break_spaces(built: Path) -> None:
-    pages = chars(built / "default/fr/guide.pdf")
+    pages = chars(built / "default/fr/guide-screen.pdf")
     text = "".join(c["text"] for page in pages for c in page)
     for mark in ";:!?»":
         assert f" {mark}" not in text, f"ordinary space before {mark}"

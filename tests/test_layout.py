@@ -17,7 +17,7 @@ def booklet_pages(request: pytest.FixtureRequest, project: kit.Project):
     env = render.template_environment(project.templates, edition.brand)
     fetcher = pdf.ProjectFetcher((project.templates, edition.brand.folder,
                                   edition.brand.fonts.body.files.regular.parent))
-    document = render.render_booklet(env, edition.guide, edition.brand)
+    document = render.render_booklet(env, edition.guide, edition.brand, render.Profile("screen"))
     return pdf.lay_out(document, fetcher, project.root).pages.pages
 
 

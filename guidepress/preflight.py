@@ -1,0 +1,195 @@
+"""Preflight: what a print shop or an accessibility reviewer would check before accepting.
+
+Brand-level checks (colour contrast, age of statistics) need no PDF; document checks open
+the finished files. Each finding is an error (the output must not go out) or a warning.
+"""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+import pdfplumber
+from PIL import Image, ImageMath
+
+from guidepress import post
+from guidepress.models import Brand, Guide, PrinterTicket, Statistic
+from guidepress.problems import RenderError
+
+DEFAULT_MAX_STATISTIC_AGE = 5
+
+# (foreground, background, where the pair is used, large text only)
+_COLOUR_PAIRS = (
+    ("text", "paper", "body text", False),
+    ("text", "tint", "stories and map columns", False),
+    ("primary", "paper", "headings, figures and links", False),
+    ("primary", "tint", "labels in stories", False),
+    ("accent", "paper", "part kickers", False),
+    ("on_primary", "primary", "cover, back cover and posters", False),
+    ("on_accent", "accent", "verdict badges and the map axis", False),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result line."""
+
+    level: str  # "error" or "warning"
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level.upper():7} {self.subject}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Everything preflight found for one brand."""
+
+    brand: str
+    checked: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    def text(self) -> str:
+        """The report as written to `output/<brand>/preflight.txt`."""
+        lines = [f"Preflight of {self.brand}: {len(self.errors)} error(s), "
+                 f"{len(self.findings) - len(self.errors)} warning(s)", ""]
+        lines += [str(f) for f in self.findings] or ["No problem found."]
+        lines += ["", "Checked:"] + [f"  {c}" for c in self.checked]
+        return "\n".join(lines) + "\n"
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two #RRGGBB colours."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def check_brand(brand: Brand, report: Report) -> None:
+    """WCAG AA contrast of every text/background pair the brand's colours produce."""
+    colours = brand.colours
+    for fg, bg, use, large in _COLOUR_PAIRS:
+        ratio = contrast_ratio(getattr(colours, fg), getattr(colours, bg))
+        needed = 3.0 if large else 4.5
+        if ratio < needed:
+            report.findings.append(Finding(
+                "error", f"brands/{brand.slug}/brand.yaml colours.{fg} on colours.{bg}",
+                f"contrast {ratio:.2f}:1 is below {needed}:1 (WCAG AA) for {use}; "
+                "darken one of the two colours"))
+    report.checked.append(f"contrast of {len(_COLOUR_PAIRS)} colour pairs (WCAG AA 4.5:1)")
+
+
+def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime.date) -> None:
+    """Every statistic has a source and a year; old ones are named."""
+    count = 0
+    for section in guide.sections:
+        for index, block in enumerate(section.blocks):
+            statistics: list[tuple[str, Statistic]] = []
+            if block.type == "statistic":
+                statistics = [(f"blocks[{index}]", block)]
+            elif block.type == "myth":
+                statistics = [(f"blocks[{index}].statistics[{n}]", s)
+                              for n, s in enumerate(block.statistics)]
+            for where, statistic in statistics:
+                count += 1
+                age = today.year - statistic.source.year
+                if age > max_age:
+                    report.findings.append(Finding(
+                        "warning", f'content/{guide.lang} section "{section.id}" {where}',
+                        f"{statistic.value} {statistic.unit or ''} ({statistic.source.name}, "
+                        f"{statistic.source.year}) is {age} years old (limit {max_age}); "
+                        "update the figure or check it still holds"))
+    for poster in guide.posters:
+        if poster.statistic is not None:
+            count += 1
+    report.checked.append(f"{count} statistics in {guide.lang} have a source and a year; "
+                          f"older than {max_age} years is a warning")
+
+
+def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
+                   report: Report) -> None:
+    """Fonts, page count, image resolution and ink of one finished PDF."""
+    subject = f"{brand.slug}/{name}"
+    try:
+        post.check_fonts(subject, data, post.declared_font_names(brand))
+    except RenderError as exc:
+        report.findings.append(Finding("error", subject, str(exc).split(": ", 1)[1]))
+    base = name.rsplit("/", 1)[-1]
+    for_print = base == "guide-print.pdf" or (base.startswith("poster-")
+                                              and not base.endswith("-screen.pdf"))
+    with pdfplumber.open(BytesIO(data)) as document:
+        _check_pages(base, subject, len(document.pages), report)
+        if for_print:
+            _check_images(document, subject, ticket, report)
+    if for_print:
+        _check_ink(data, subject, ticket, report)
+
+
+def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:
+    if name.startswith("poster-") and pages != 1:
+        report.findings.append(Finding("error", subject, f"{pages} pages; a poster has one"))
+    if name.startswith("guide-") and name != "guide-office.pdf" and pages % 4:
+        report.findings.append(Finding("error", subject,
+                                       f"{pages} pages is not a multiple of 4"))
+
+
+def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
+                  report: Report) -> None:
+    for number, page in enumerate(document.pages, start=1):
+        for image in page.images:
+            width_px, _ = image["srcsize"]
+            placed_in = float(image["width"]) / 72
+            if placed_in <= 0:
+                continue
+            dpi = width_px / placed_in
+            if dpi < ticket.min_image_dpi:
+                report.findings.append(Finding(
+                    "error", f"{subject} page {number}",
+                    f"an image is printed at {dpi:.0f} dpi, below the {ticket.min_image_dpi} "
+                    f"dpi the printer asks for; use a larger image or an SVG"))
+
+
+def total_ink(data: bytes, resolution: int = 24) -> float:
+    """Highest total ink (C+M+Y+K, in %) of any point inside the trim box of any page."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.pdf"
+        source.write_bytes(data)
+        subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox",
+                        "-sDEVICE=tiff32nc", f"-r{resolution}",
+                        f"-sOutputFile={folder}/page-%03d.tif", str(source)],
+                       check=True, capture_output=True, timeout=300)
+        highest = 0
+        for page in sorted(Path(folder).glob("page-*.tif")):
+            with Image.open(page) as image:
+                c, m, y, k = image.split()
+                total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
+                                              c=c, m=m, y=y, k=k)
+                highest = max(highest, total.getextrema()[1])
+    return highest / 255 * 100
+
+
+def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:
+    ink = total_ink(data)
+    report.checked.append(f"{subject}: highest total ink {ink:.0f} % "
+                          f"(limit {ticket.max_ink_percent} %)")
+    if ink > ticket.max_ink_percent + 1:  # rasterising rounds each channel
+        report.findings.append(Finding(
+            "error", subject, f"total ink reaches {ink:.0f} %, above the printer's "
+            f"{ticket.max_ink_percent} %; use lighter or less saturated colours"))

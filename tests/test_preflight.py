@@ -1,0 +1,80 @@
+"""Preflight checks, each fed a case that must fail."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+import weasyprint
+from PIL import Image
+
+from conftest import ROOT
+from guidepress import preflight, validate
+
+
+def test_contrast_ratio_matches_wcag_reference_values() -> None:
+    assert preflight.contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert preflight.contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+
+
+def test_demo_brands_pass_contrast_and_a_pale_accent_fails(scratch_project: Path) -> None:
+    for slug in ("default", "gh-port-lumiere"):
+        report = preflight.Report(slug)
+        preflight.check_brand(validate.load_brand(ROOT, slug), report)
+        assert report.findings == []
+    brand_file = scratch_project / "brands/default/brand.yaml"
+    brand_file.write_text(brand_file.read_text(encoding="utf-8").replace(
+        'accent: "#B23A0B"', 'accent: "#F4A261"'), encoding="utf-8")
+    report = preflight.Report("default")
+    preflight.check_brand(validate.load_brand(scratch_project, "default"), report)
+    messages = [str(f) for f in report.errors]
+    assert ("ERROR   brands/default/brand.yaml colours.accent on colours.paper: contrast 2.06:1 "
+            "is below 4.5:1 (WCAG AA) for part kickers; darken one of the two colours"
+            in messages)
+    assert any("colours.on_accent on colours.accent" in m for m in messages)
+
+
+def test_old_statistics_are_named_with_a_configurable_age() -> None:
+    brand = validate.load_brand(ROOT, "default")
+    guide = validate.load_guide(ROOT, "fr", brand)
+    report = preflight.Report("default")
+    preflight.check_statistics(guide, report, 5, datetime.date(2026, 11, 29))
+    assert len(report.findings) == 5
+    assert str(report.findings[0]) == (
+        'WARNING content/fr section "idees-recues" blocks[0].statistics[0]: 48 % (TNS-Sofres, '
+        "2012) is 14 years old (limit 5); update the figure or check it still holds")
+    quiet = preflight.Report("default")
+    preflight.check_statistics(guide, quiet, 20, datetime.date(2026, 11, 29))
+    assert quiet.findings == []
+
+
+def _pdf_with_image(tmp_path: Path, pixels: int, width_cm: float) -> bytes:
+    Image.new("RGB", (pixels, pixels), "#1F4E79").save(tmp_path / "photo.png")
+    html = f'<img src="photo.png" style="width: {width_cm}cm">'
+    return weasyprint.HTML(string=html, base_url=str(tmp_path) + "/").write_pdf()
+
+
+def test_low_resolution_image_is_an_error(tmp_path: Path) -> None:
+    brand = validate.load_brand(ROOT, "default")
+    ticket = validate.load_printer(ROOT, "default")
+    sharp, blurry = preflight.Report("x"), preflight.Report("x")
+    preflight.check_document("fr/guide-screen.pdf", _pdf_with_image(tmp_path, 600, 2.54),
+                             brand, ticket, sharp)
+    preflight.check_document("fr/poster-test.pdf", _pdf_with_image(tmp_path, 600, 2.54),
+                             brand, ticket, sharp)
+    assert not any("dpi" in str(f) for f in sharp.findings)
+    preflight.check_document("fr/poster-test.pdf", _pdf_with_image(tmp_path, 100, 2.54),
+                             brand, ticket, blurry)
+    assert any("an image is printed at 100 dpi, below the 300 dpi" in str(f)
+               for f in blurry.errors)
+
+
+def test_total_ink_is_measured_inside_the_trim_box() -> None:
+    css = ("@page { size: 50mm 50mm; margin: 0; bleed: 3mm; marks: crop } "
+           "div { height: 50mm; background: device-cmyk(1 1 1 1) }")
+    full = weasyprint.HTML(string=f"<style>{css}</style><div></div>").write_pdf()
+    assert preflight.total_ink(full) == pytest.approx(400, abs=1)
+    css_light = css.replace("device-cmyk(1 1 1 1)", "device-cmyk(0.5 0.5 0 0)")
+    light = weasyprint.HTML(string=f"<style>{css_light}</style><div></div>").write_pdf()
+    assert preflight.total_ink(light) == pytest.approx(100, abs=1)

@@ -1,0 +1,168 @@
+"""Print-shop, screen and office profiles, checked by tools nobody here wrote."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from pypdf import PdfReader
+
+from conftest import BRANDS, ROOT
+from guidepress import kit, post, validate
+from pdfs import A3, A4, A5, MM, box_size
+
+PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
+
+
+def all_pdfs(built: Path) -> list[Path]:
+    return sorted(built.glob("*/*/*.pdf"))
+
+
+def run(*command: str) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def test_qpdf_finds_no_structural_error(built: Path) -> None:
+    for path in all_pdfs(built):
+        assert "No syntax or stream encoding errors found" in run("qpdf", "--check", str(path))
+
+
+def test_pdffonts_lists_only_embedded_fonts(built: Path) -> None:
+    for path in all_pdfs(built):
+        rows = run("pdffonts", str(path)).splitlines()[2:]
+        assert rows, path
+        for row in rows:
+            embedded = row.split()[-5]
+            assert embedded == "yes", f"{path.name}: {row}"
+
+
+def test_pdfinfo_boxes_match_the_printer_ticket(built: Path) -> None:
+    bleed = validate.load_printer(ROOT, "default").bleed_mm * MM
+    for path in all_pdfs(built):
+        boxes = {}
+        for line in run("pdfinfo", "-box", str(path)).splitlines():
+            name, _, values = line.partition(":")
+            if name.endswith("Box"):
+                boxes[name] = [float(v) for v in values.split()]
+        llx, lly, urx, ury = boxes["TrimBox"]
+        size = (urx - llx, ury - lly)
+        if path.name == "guide-office.pdf":
+            assert size == pytest.approx(A4[::-1], abs=0.5)
+            continue
+        expected = A3 if path.name.startswith("poster-") else A5
+        assert size == pytest.approx(expected, abs=0.05)
+        if PRINT_NAME.match(path.name):
+            assert boxes["BleedBox"] == pytest.approx(
+                [llx - bleed, lly - bleed, urx + bleed, ury + bleed], abs=0.05)
+        else:
+            assert boxes["MediaBox"] == pytest.approx(boxes["TrimBox"], abs=0.05), path.name
+
+
+def test_ghostscript_renders_every_page_without_error(built: Path) -> None:
+    for path in all_pdfs(built):
+        run("gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dPDFSTOPONERROR",
+            "-sDEVICE=nullpage", str(path))
+
+
+def test_pdfua_checker_passes_on_screen_pdfs(built: Path) -> None:
+    screens = [p for p in all_pdfs(built) if p.name.endswith("-screen.pdf")]
+    assert len(screens) > 8
+    for path in screens:
+        output = run(str(Path(ROOT, ".venv/bin/pdfua")), "check", str(path))
+        assert "result: PASS" in output
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_print_pdf_is_pdfx4_cmyk_with_black_text(built: Path, brand: str) -> None:
+    path = built / brand / "fr/guide-print.pdf"
+    reader = PdfReader(path)
+    assert reader.pdf_header == "%PDF-1.6"
+    (intent,) = reader.trailer["/Root"]["/OutputIntents"]
+    intent = intent.get_object()
+    assert intent["/S"] == "/GTS_PDFX"
+    icc = intent["/DestOutputProfile"].get_object().get_data()
+    assert icc == validate.load_printer(ROOT, "default").icc_profile.read_bytes()
+    assert b"<pdfxid:GTS_PDFXVersion>PDF/X-4" in reader.trailer["/Root"]["/Metadata"].get_data()
+    with pdfplumber.open(path) as pdf:
+        colours = Counter(tuple(c["non_stroking_color"] or ()) for page in pdf.pages[2:-1]
+                          for c in page.chars)
+    assert all(len(colour) == 4 for colour in colours), "text not in CMYK"
+    assert colours.most_common(1)[0][0] == (0, 0, 0, 1), "body text is not black ink alone"
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_screen_pdf_is_tagged_titled_and_bookmarked(built: Path, brand: str) -> None:
+    reader = PdfReader(built / brand / "fr/guide-screen.pdf")
+    root = reader.trailer["/Root"]
+    b = validate.load_brand(ROOT, brand)
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "fr"
+    assert reader.metadata.title.startswith("Les réseaux sociaux")
+    assert reader.metadata.author == b.name
+    titles = [item.title for item in _flatten(reader.outline)]
+    guide = validate.load_guide(ROOT, "fr", b)
+    for section in guide.sections:
+        assert any(section.title.split()[0] in title for title in titles)
+    assert b"/DeviceCMYK" not in (built / brand / "fr/guide-screen.pdf").read_bytes()
+
+
+def _flatten(outline: list) -> list:
+    items = []
+    for item in outline:
+        items += _flatten(item) if isinstance(item, list) else [item]
+    return items
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_office_pdf_folds_into_the_booklet(built: Path, brand: str) -> None:
+    with pdfplumber.open(built / brand / "fr/guide-screen.pdf") as screen:
+        pages = [_words(page) for page in screen.pages]
+    with pdfplumber.open(built / brand / "fr/guide-office.pdf") as office:
+        assert len(office.pages) == len(pages) // 2
+        halves = []
+        for side in office.pages:
+            middle = float(side.width) / 2
+            halves.append([_words(side.crop((0, 0, middle, side.height))),
+                           _words(side.crop((middle, 0, side.width, side.height)))])
+    # Printed double-sided, stacked and folded: page 1 is the first sheet's front right
+    # half, then each sheet's inner faces down to the middle, then back up on the left.
+    sheets = [halves[i:i + 2] for i in range(0, len(halves), 2)]
+    reading = []
+    for front, back in sheets:
+        reading += [front[1], back[0]]
+    for front, back in reversed(sheets):
+        reading += [back[1], front[0]]
+    assert reading == pages
+    folios = [text.split()[-1] for text in reading if text.split()[-1].isdigit()]
+    assert [int(f) for f in folios] == sorted(int(f) for f in folios)
+    assert len(folios) >= len(pages) - 2  # the covers carry no folio
+
+
+def _words(page) -> str:
+    return " ".join(page.extract_text().split())
+
+
+def test_saddle_stitch_order_for_eight_pages() -> None:
+    assert post.saddle_stitch_order(8) == [(7, 0), (1, 6), (5, 2), (3, 4)]
+
+
+def test_same_inputs_give_byte_identical_pdfs(built: Path, project: kit.Project) -> None:
+    (edition,) = kit.prepare(project, ["gh-port-lumiere"], ["fr"])
+    again = kit.render_edition(project, edition)
+    for name, data in again.items():
+        assert data == (built / "gh-port-lumiere/fr" / name).read_bytes(), name
+
+
+def test_preflight_report_is_written_per_brand(built: Path) -> None:
+    for brand in BRANDS:
+        report = (built / brand / "preflight.txt").read_text(encoding="utf-8")
+        assert report.startswith(f"Preflight of {brand}: 0 error(s), 10 warning(s)")
+        assert "(TNS-Sofres, 2012) is" in report and "limit 5" in report
+        assert "highest total ink" in report
