@@ -108,7 +108,8 @@ def brand_stylesheet(brand: Brand, profile: Profile) -> Markup:
         # Colours separated for the printer's profile; body text in black ink alone.
         properties = {key: cmyk(value, ticket.icc_profile) for key, value in properties.items()}
         properties["--gp-text-color"] = "device-cmyk(0 0 0 1)"
-        rules.insert(0, f"@color-profile device-cmyk {{ src: url(\"{ticket.icc_profile.as_uri()}\"); "
+        profile_url = ticket.icc_profile.as_uri()
+        rules.insert(0, f'@color-profile device-cmyk {{ src: url("{profile_url}"); '
                         "components: cyan magenta yellow black; }")
         slug = MARK_SLUG_MM if ticket.crop_marks else 0
         marks = "crop" if ticket.crop_marks else "none"

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from conftest import BRANDS, ROOT
 from guidepress import kit, post, validate
-from pdfs import A3, A4, A5, MM, box_size
+from pdfs import A3, A4, A5, MM
 
 PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
 
