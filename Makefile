@@ -2,7 +2,7 @@
 VENV := .venv
 READY := $(VENV)/.ready
 
-.PHONY: build test setup clean
+.PHONY: build test setup clean bench
 
 build: $(READY)
 	$(VENV)/bin/python build.py
@@ -18,3 +18,6 @@ $(READY): pyproject.toml constraints.txt scripts/setup.sh
 
 clean:
 	rm -rf output $(VENV)
+
+bench: $(READY)
+	$(VENV)/bin/python scripts/bench.py $(N)

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from guidepress import kit, validate
+from guidepress import kit, progress, validate, workers
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
@@ -26,6 +26,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--printer", help="printer ticket under printers/ (default: the brand's)")
     p.add_argument("--max-statistic-age", type=int, default=5, metavar="YEARS",
                    help="warn about statistics older than this (default: 5 years)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="documents rendered at once (default: all cores)")
+    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                   help="time limit of one document (default: 300)")
+    p.add_argument("--memory", type=int, default=3000, metavar="MB",
+                   help="memory limit of one document's worker (default: 3000)")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild every document, even those whose inputs did not change")
     p.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                    help=argparse.SUPPRESS)
@@ -41,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(project, slugs, args, output)
-        outcome = kit.build(project, slugs, args.lang, output, args.printer,
-                            args.max_statistic_age)
+        with progress.Display() as display:
+            outcome = kit.build(project, slugs, args.lang, output, args.printer,
+                                args.max_statistic_age, args.jobs,
+                                workers.Limits(args.timeout, args.memory), args.force,
+                                on_progress=display.update)
     except InputErrors as exc:
         count = len(exc.errors)
         print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
@@ -53,24 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as exc:
         print(f"could not produce the documents; no PDF was written: {exc}", file=sys.stderr)
         return 1
-    for path in outcome.written():
-        print(f"wrote {path}")
-    for slug, report in outcome.reports.items():
-        warnings = len(report.findings) - len(report.errors)
-        print(f"preflight {slug}: {len(report.errors)} error(s), {warnings} warning(s), "
-              f"see {output / slug / 'preflight.txt'}")
-    return 0
+    progress.summary(outcome, output)
+    for label, message in outcome.failures:
+        print(f"FAILED {label}: {message}", file=sys.stderr)
+    for error in outcome.rejected + outcome.input_errors:
+        print(f"  {error}", file=sys.stderr)
+    if outcome.input_errors:
+        return 2
+    return 1 if outcome.failures else 0
 
 
 def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,
            output: Path) -> int:
     """Validate and preflight without rendering; PDFs already in output/ are checked too."""
     editions = kit.prepare(project, slugs, args.lang, args.printer)
-    existing = {}
-    for edition in editions:
-        folder = output / edition.brand.slug / edition.guide.lang
-        existing[folder] = {p.name: p.read_bytes() for p in sorted(folder.glob("*.pdf"))}
-    reports = kit.preflight_editions(editions, existing, output, args.max_statistic_age)
+    reports = kit.preflight_existing(editions, output, args.max_statistic_age)
     for report in reports.values():
         print(report.text())
     return 1 if any(report.errors for report in reports.values()) else 0

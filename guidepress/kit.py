@@ -1,51 +1,54 @@
 """The build of print kits: runs the stages in order for each brand and language.
 
-Nothing is written until every document of the run has been produced and checked, so
+Inputs are validated before anything renders; then every target (a booklet, a poster)
+renders in a bounded worker, is checked, and only then replaces the previous file, so
 bad input or a failed render never leaves a half-written or stale file in `output/`.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidepress import pdf, post, preflight, render, typography, validate
+from guidepress import manifest, pdf, post, preflight, render, typography, validate, workers
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 from guidepress.load import load_yaml
 from guidepress.models import Brand, Guide, Poster, PrinterTicket
+from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, RenderError
 
 
-@dataclass(frozen=True)
-class Project:
-    """The folders of a guidepress project."""
+@dataclass
+class Produced:
+    """The PDFs of one target, checked, and what WeasyPrint had to say while making them."""
 
-    root: Path
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-
-@dataclass(frozen=True)
-class Edition:
-    """One brand's guide in one language, validated and typeset, with its printer ticket."""
-
-    brand: Brand
-    guide: Guide
-    ticket: PrinterTicket
+    files: dict[str, bytes]
+    warnings: list[str]
+    findings: list[preflight.Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Outcome:
-    """What a build produced, per output folder."""
+    """What a build did: files written, failures, input problems and preflight reports."""
 
-    files: dict[Path, dict[str, bytes]] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+    built: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    input_errors: list[InputError] = field(default_factory=list)
+    rejected: list[InputError] = field(default_factory=list)  # brands set aside, not built
     reports: dict[str, preflight.Report] = field(default_factory=dict)
-
-    def written(self) -> list[Path]:
-        return [folder / name for folder, files in self.files.items() for name in files]
+    targets: int = 0
+    peak_rss_mb: float = 0.0
 
 
 def prepare(project: Project, slugs: list[str], langs: list[str] | None,
@@ -84,53 +87,210 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
 
 def build(project: Project, slugs: list[str], langs: list[str] | None, output: Path,
           printer: str | None = None,
-          max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE) -> Outcome:
-    """Build the kits of `slugs` into `output/<brand>/<lang>/`, all or nothing.
+          max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
+          jobs: int | None = None, limits: workers.Limits = workers.Limits(),
+          force: bool = False,
+          on_progress: Callable[[Progress], None] | None = None) -> Outcome:
+    """Build the kits of `slugs` into `output/<brand>/<lang>/`.
 
-    Every document is preflighted; the reports are written to `output/<brand>/`
-    even when a preflight error stops the PDFs from being written.
+    Bad input stops everything before rendering (InputErrors). Targets whose inputs are
+    unchanged since the manifest was written are skipped (unless `force`). The others
+    render each in a bounded worker; a target that fails keeps its previous files, and a
+    brand whose preflight finds an error keeps all of its previous files.
     """
-    editions = prepare(project, slugs, langs, printer)
-    outcome = Outcome()
-    errors: list[InputError] = []
-    for edition in editions:
-        folder = output / edition.brand.slug / edition.guide.lang
-        try:
-            outcome.files[folder] = render_edition(project, edition)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise InputErrors(errors)
-    reports = preflight_editions(editions, outcome.files, output, max_statistic_age)
-    for slug, report in reports.items():
-        post.publish({"preflight.txt": report.text().encode()}, output / slug)
-    failed = [f"{finding}" for report in reports.values() for finding in report.errors]
-    if failed:
-        raise RenderError("preflight found errors:\n  " + "\n  ".join(failed))
-    for folder, files in outcome.files.items():
-        post.publish(files, folder)
+    started = time.monotonic()
+    editions, rejected = _prepare_each(project, slugs, langs, printer)
+    targets = plan(editions)
+    outcome = Outcome(targets=len(targets))
+    for slug, errors in rejected.items():
+        outcome.failures.append((slug, f"{len(errors)} problem(s) in the input; this brand "
+                                 "was not built"))
+        outcome.rejected += errors
+    reports = brand_reports(editions, max_statistic_age)
+    manifests = {slug: manifest.load(output / slug) for slug in reports}
+    entries: dict[str, dict[str, dict]] = {slug: {} for slug in reports}
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    to_render: list[tuple[Target, str]] = []
+    for target in targets:
+        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        inputs = manifest.inputs_hash(project.templates, target, epoch)
+        if not force and manifest.up_to_date(manifests[slug], output / slug, lang, target,
+                                             inputs):
+            outcome.skipped += 1
+            _reuse(manifests[slug], entries[slug], reports[slug], lang, target)
+            _notify(on_progress, target, "skipped", outcome, 0.0)
+        else:
+            to_render.append((target, inputs))
+    if to_render:
+        _warm_templates(project, editions)
+    calls = [functools.partial(render_target, project, target) for target, _ in to_render]
+    produced: dict[Path, dict[str, bytes]] = {}
+    # Each worker makes its own font configuration: WeasyPrint writes @font-face files
+    # into it, and two workers sharing one inherited from here would overwrite each other.
+    for result in workers.run(calls, jobs or os.cpu_count() or 1, limits,
+                              initializer=pdf.fresh_font_configuration):
+        target, inputs = to_render[result.index]
+        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
+        if result.ok:
+            outcome.built += 1
+            produced.setdefault(output / slug / lang, {}).update(result.value.files)
+            findings = result.value.findings + [
+                preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
+                for w in result.value.warnings]
+            reports[slug].findings += findings
+            reports[slug].checked += result.value.checked
+            _record(entries[slug], lang, target, inputs, result.value, findings)
+            _notify(on_progress, target, "built", outcome, result.seconds)
+        else:
+            outcome.input_errors += result.input_errors
+            message = result.failure or "; ".join(str(e) for e in result.input_errors)
+            outcome.failures.append((target.label, message))
+            for name in target.names:  # the previous files stay, and so do their entries
+                previous = manifests[slug]["files"].get(f"{lang}/{name}")
+                if previous:
+                    entries[slug][f"{lang}/{name}"] = previous
+            _notify(on_progress, target, "failed", outcome, result.seconds)
     outcome.reports = reports
+    _publish(output, targets, produced, reports, entries, outcome)
+    outcome.seconds = time.monotonic() - started
     return outcome
 
 
-def preflight_editions(editions: list[Edition], files: dict[Path, dict[str, bytes]],
-                       output: Path, max_statistic_age: int) -> dict[str, preflight.Report]:
-    """Run every preflight check on the editions and their documents, one report per brand."""
+def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
+                  printer: str | None) -> tuple[list[Edition], dict[str, list[InputError]]]:
+    """Validate brand by brand: one bad brand among many is set aside, not fatal.
+
+    When no brand is valid, every problem is raised together, as for a single brand.
+    """
+    if len(slugs) == 1:
+        return prepare(project, slugs, langs, printer), {}
+    editions: list[Edition] = []
+    rejected: dict[str, list[InputError]] = {}
+    for slug in slugs:
+        try:
+            editions += prepare(project, [slug], langs, printer)
+        except InputErrors as exc:
+            rejected[slug] = exc.errors
+    if not editions:
+        raise InputErrors([error for errors in rejected.values() for error in errors])
+    return editions, rejected
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One target done, for a progress display."""
+
+    label: str
+    status: str  # built, skipped or failed
+    done: int
+    total: int
+    seconds: float
+
+
+def _notify(callback: Callable[[Progress], None] | None, target: Target, status: str,
+            outcome: Outcome, seconds: float) -> None:
+    if callback is not None:
+        done = outcome.built + outcome.skipped + len(outcome.failures)
+        callback(Progress(target.label, status, done, outcome.targets, seconds))
+
+
+def _warm_templates(project: Project, editions: list[Edition]) -> None:
+    """Compile each brand's templates once here, so that forked workers inherit them."""
+    seen = set()
+    for edition in editions:
+        if edition.brand.slug in seen:
+            continue
+        seen.add(edition.brand.slug)
+        env = render.template_environment(project.templates, edition.brand)
+        profile = render.Profile("screen")
+        render.render_booklet(env, edition.guide, edition.brand, profile)
+        if edition.guide.posters:
+            render.render_poster(env, edition.guide, edition.brand, edition.guide.posters[0],
+                                 profile)
+
+
+def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
+            produced: Produced, findings: list[preflight.Finding]) -> None:
+    for index, (name, data) in enumerate(produced.files.items()):
+        entries[f"{lang}/{name}"] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "pages": post.page_count(data),
+            "profile": _profile_of(name),
+            "inputs": inputs,
+            "target": target.label,
+            # findings and checks belong to the target: kept once, on its first file
+            "findings": [[f.level, f.subject, f.message] for f in findings] if index == 0
+            else [],
+            "checked": produced.checked if index == 0 else [],
+        }
+
+
+def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, lang: str,
+           target: Target) -> None:
+    for name in target.names:
+        entry = old["files"][f"{lang}/{name}"]
+        entries[f"{lang}/{name}"] = entry
+        report.findings += [preflight.Finding(*f) for f in entry.get("findings", [])]
+        report.checked += entry.get("checked", [])
+
+
+def _profile_of(name: str) -> str:
+    if name == "guide-office.pdf":
+        return "office"
+    if name.endswith("-screen.pdf"):
+        return "screen"
+    return "print"
+
+
+def _publish(output: Path, targets: list[Target], produced: dict[Path, dict[str, bytes]],
+             reports: dict[str, preflight.Report], entries: dict[str, dict[str, dict]],
+             outcome: Outcome) -> None:
+    planned: dict[Path, set[str]] = {}
+    for target in targets:
+        folder = output / target.edition.brand.slug / target.edition.guide.lang
+        planned.setdefault(folder, set()).update(target.names)
+    for slug, report in reports.items():
+        with post.locked(output / slug):
+            post.publish({"preflight.txt": report.text().encode()}, output / slug)
+            if report.errors:
+                outcome.failures += [(slug, str(f)) for f in report.errors]
+                continue
+            for folder, files in produced.items():
+                if folder.parent.name == slug:
+                    outcome.written += post.publish(files, folder, planned[folder])
+            kept = manifest.load(output / slug)["files"]
+            kept = {k: v for k, v in kept.items() if k.split("/")[0] not in
+                    {t.edition.guide.lang for t in targets if t.edition.brand.slug == slug}}
+            post.publish({manifest.MANIFEST: manifest.render({**kept, **entries[slug]})},
+                         output / slug)
+
+
+def brand_reports(editions: list[Edition], max_statistic_age: int
+                  ) -> dict[str, preflight.Report]:
+    """Start one preflight report per brand with the checks that need no PDF."""
     reports: dict[str, preflight.Report] = {}
     today = datetime.date.today()
     for edition in editions:
-        brand, guide = edition.brand, edition.guide
-        report = reports.get(brand.slug)
-        if report is None:
-            report = reports[brand.slug] = preflight.Report(brand.slug)
-            preflight.check_brand(brand, report)
-        preflight.check_statistics(guide, report, max_statistic_age, today)
-        documents = files.get(output / brand.slug / guide.lang, {})
-        for name, data in documents.items():
-            preflight.check_document(f"{guide.lang}/{name}", data, brand, edition.ticket,
-                                     report)
-        report.checked.append(f"{len(documents)} documents in {guide.lang}: fonts embedded and "
-                              "declared, page counts, image resolution, total ink")
+        slug = edition.brand.slug
+        if slug not in reports:
+            reports[slug] = preflight.Report(slug)
+            preflight.check_brand(edition.brand, reports[slug])
+        preflight.check_statistics(edition.guide, reports[slug], max_statistic_age, today)
+    return reports
+
+
+def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int
+                       ) -> dict[str, preflight.Report]:
+    """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
+    reports = brand_reports(editions, max_statistic_age)
+    for edition in editions:
+        folder = output / edition.brand.slug / edition.guide.lang
+        for path in sorted(folder.glob("*.pdf")):
+            preflight.check_document(f"{edition.guide.lang}/{path.name}", path.read_bytes(),
+                                     edition.brand, edition.ticket,
+                                     reports[edition.brand.slug])
     return reports
 
 
@@ -145,39 +305,69 @@ def created_at(guide: Guide) -> str:
     return moment.isoformat()
 
 
-def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
-    """Produce every PDF of one edition in memory, checked."""
+def render_target(project: Project, target: Target) -> Produced:
+    """Produce and check the PDFs of one target, in memory."""
+    edition = target.edition
     brand, guide, ticket = edition.brand, edition.guide, edition.ticket
+    env, fetcher, printing, screen = _tools(project, edition)
+    base = project.root
+    files: dict[str, bytes] = {}
+    warnings: list[str] = []
+    if target.poster_index is None:
+        booklet = _booklet(env, guide, brand, printing, fetcher, base)
+        notes = booklet.document.html.count('class="notes"')
+        on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
+                                                      notes_pages=notes), fetcher, base)
+        files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
+        files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
+        files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
+        warnings += booklet.warnings + on_screen.warnings
+    else:
+        poster = guide.posters[target.poster_index]
+        for profile in (printing, screen):
+            rendered = _poster(env, guide, brand, poster, target.poster_index, profile,
+                               fetcher, base)
+            files[rendered.document.name] = pdf.write_pdf(rendered, profile)
+            warnings += rendered.warnings
+    declared = post.declared_font_names(brand)
+    report = preflight.Report(brand.slug)
+    for name, data in files.items():
+        label = f"{brand.slug}/{guide.lang}/{name}"
+        post.check_fonts(label, data, declared)
+        post.verify_pdf(label, data)
+        preflight.check_document(f"{guide.lang}/{name}", data, brand, ticket, report)
+    return Produced(files, sorted(set(warnings)), report.findings, report.checked)
+
+
+def _tools(project: Project, edition: Edition) -> tuple[
+        ImmutableSandboxedEnvironment, pdf.ProjectFetcher, render.Profile, render.Profile]:
+    brand, ticket = edition.brand, edition.ticket
     env = render.template_environment(project.templates, brand)
     fetcher = pdf.ProjectFetcher((project.templates, brand.folder, ticket.icc_profile,
                                   *(face.files.regular.parent for face in brand.fonts.families)))
-    created = created_at(guide)
-    printing = render.Profile("print", ticket, created)
-    screen = render.Profile("screen", None, created)
-    base = project.root
+    created = created_at(edition.guide)
+    return (env, fetcher, render.Profile("print", ticket, created),
+            render.Profile("screen", None, created))
 
-    booklet = _booklet(env, guide, brand, printing, fetcher, base)
-    files = {"guide-print.pdf": pdf.write_pdf(booklet, printing)}
-    notes = booklet.document.html.count('class="notes"')
-    on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen, notes_pages=notes),
-                            fetcher, base)
-    files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
-    files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
 
-    errors = []
-    for index, poster in enumerate(guide.posters):
-        for profile in (printing, screen):
-            try:
-                rendered = _poster(env, guide, brand, poster, index, profile, fetcher, base)
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-                break
-            files[rendered.document.name] = pdf.write_pdf(rendered, profile)
-    if errors:
-        raise InputErrors(errors)
-    declared = post.declared_font_names(brand)
-    for name, data in files.items():
-        post.check_fonts(f"{brand.slug}/{guide.lang}/{name}", data, declared)
+def final_documents(project: Project, edition: Edition) -> list[render.Document]:
+    """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
+    env, fetcher, printing, screen = _tools(project, edition)
+    guide, brand = edition.guide, edition.brand
+    booklet = _booklet(env, guide, brand, printing, fetcher, project.root).document
+    notes = booklet.html.count('class="notes"')
+    documents = [booklet, render.render_booklet(env, guide, brand, screen, notes_pages=notes)]
+    for poster in guide.posters:
+        documents += [render.render_poster(env, guide, brand, poster, profile)
+                      for profile in (printing, screen)]
+    return documents
+
+
+def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
+    """Produce every PDF of one edition in this process (tests and tools)."""
+    files: dict[str, bytes] = {}
+    for target in plan([edition]):
+        files.update(render_target(project, target).files)
     return files
 
 

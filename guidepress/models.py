@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
+from guidepress.assets import check_asset
 from guidepress.markup import link_targets
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
                       StringConstraints, ValidationInfo, model_validator)
@@ -310,6 +311,7 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
                              f"({', '.join(allowed_suffixes)})")
         if not path.is_file():
             raise ValueError(f'the file "{value}" was not found in the brand folder')
+        check_asset(path)
         return path
 
     return BeforeValidator(check)

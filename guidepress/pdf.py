@@ -39,25 +39,72 @@ _ALLOWED_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/j
 
 
 class ProjectFetcher(URLFetcher):
-    """Serve `file:` URLs inside the allowed folders; refuse everything else."""
+    """Serve `file:` URLs inside the allowed folders and small `data:` URLs; refuse the rest.
+
+    Refusals are fatal: WeasyPrint stops, instead of leaving a blank where a logo was.
+    """
 
     def __init__(self, allowed_roots: tuple[Path, ...]) -> None:
-        super().__init__(allowed_protocols=("file",))
+        super().__init__(allowed_protocols=("file", "data"))
         self.allowed_roots = tuple(root.resolve() for root in allowed_roots)
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
-        parts = urlsplit(url)
-        if parts.scheme != "file":
-            raise FatalURLFetchingError(f"refused to load {url!r}: only files of the project "
-                                        "and of the brand folder can be used")
-        path = Path(unquote(parts.path)).resolve()
-        if not any(path.is_relative_to(root) for root in self.allowed_roots):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return self._data(url)
+        if scheme != "file":
+            raise FatalURLFetchingError(f"refused to load {url[:80]!r}: nothing is fetched "
+                                        "from the network, only files of the project")
+        path = Path(unquote(urlsplit(url).path)).resolve()
+        if not any(path == root or path.is_relative_to(root) for root in self.allowed_roots):
             raise FatalURLFetchingError(f"refused to load {path}: it is outside the project's "
                                         "templates, fonts and the brand folder")
-        mime = _ALLOWED_TYPES.get(path.suffix.lower())
-        if mime is None or not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
-            raise FatalURLFetchingError(f"refused to load {path}: not an allowed file")
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+        if not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
+            raise FatalURLFetchingError(f"refused to load {path}: not a regular file of an "
+                                        "allowed size")
+        data = path.read_bytes()
+        mime = _content_type(path.suffix.lower(), data)
+        if mime is None:
+            raise FatalURLFetchingError(f"refused to load {path}: its content is not an "
+                                        "allowed image, font, stylesheet or colour profile")
+        return URLFetcherResponse(path.as_uri(), data, {"Content-Type": mime})
+
+    def _data(self, url: str) -> URLFetcherResponse:
+        if len(url) > MAX_DATA_URL:
+            raise FatalURLFetchingError(f"refused a data: URL of {len(url)} characters "
+                                        f"(limit {MAX_DATA_URL})")
+        response = super().fetch(url)
+        body = response.read()
+        if _content_type_from_mime(response.content_type, body) is None:
+            raise FatalURLFetchingError(f"refused a data: URL of type {response.content_type}")
+        return URLFetcherResponse(url, body, {"Content-Type": response.content_type})
+
+
+MAX_DATA_URL = 200_000
+_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+    "font/ttf": (b"\x00\x01\x00\x00", b"true"), "font/otf": (b"OTTO",),
+    "font/woff": (b"wOFF",), "font/woff2": (b"wOF2",),
+}
+
+
+def _content_type(suffix: str, data: bytes) -> str | None:
+    """The MIME type of a file, if its bytes agree with its name and the type is allowed."""
+    return _content_type_from_mime(_ALLOWED_TYPES.get(suffix), data)
+
+
+def _content_type_from_mime(mime: str | None, data: bytes) -> str | None:
+    if mime in _SIGNATURES:
+        return mime if data.startswith(_SIGNATURES[mime]) else None
+    if mime == "image/svg+xml":
+        head = data[:4096].lstrip().lower()
+        ok = head.startswith((b"<svg", b"<?xml")) and b"<!doctype" not in head
+        return mime if ok else None
+    if mime == "application/vnd.iccprofile":
+        return mime if data[36:40] == b"acsp" else None
+    if mime == "text/css":
+        return mime if b"\x00" not in data else None
+    return None
 
 
 @dataclass
@@ -66,6 +113,7 @@ class Rendered:
 
     document: Document
     pages: weasyprint.Document
+    warnings: list[str]
 
 
 @lru_cache(maxsize=1)
@@ -74,28 +122,48 @@ def font_configuration() -> FontConfiguration:
     return FontConfiguration()
 
 
+_INHERITED: list[FontConfiguration] = []
+
+
+def fresh_font_configuration() -> None:
+    """In a forked worker, start a font configuration of its own.
+
+    The one inherited from the parent is kept alive, never collected: collecting it would
+    delete the parent's temporary font files on disk, which the two processes share.
+    """
+    if font_configuration.cache_info().currsize:
+        _INHERITED.append(font_configuration())
+    font_configuration.cache_clear()
+
+
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
     """Lay out `document`; a resource that fails to load is an error, not a blank."""
     with _captured_warnings() as warnings:
-        pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
-                                url_fetcher=fetcher).render(
-            font_config=font_configuration(), presentational_hints=False)
+        try:
+            pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
+                                    url_fetcher=fetcher).render(
+                font_config=font_configuration(), presentational_hints=False)
+        except FatalURLFetchingError as exc:
+            raise RenderError(f"{document.name}: {exc}") from None
     failures = [w for w in warnings if "failed to load" in w.lower() or "refused" in w.lower()]
     if failures:
         raise RenderError(f"{document.name}: " + "; ".join(failures))
-    return Rendered(document, pages)
+    return Rendered(document, pages, warnings)
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
     """Return the PDF bytes of laid-out pages, made for the profile's use."""
     ticket = profile.ticket
     with _captured_warnings():
-        if ticket is None:
-            variant = "pdf/ua-1" if tagged else None
-            return rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
-                                            pdf_identifier=_identifier(rendered))
-        data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
-                                        output_intent="device-cmyk")
+        try:
+            if ticket is None:
+                variant = "pdf/ua-1" if tagged else None
+                return rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
+                                                pdf_identifier=_identifier(rendered))
+            data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
+                                            output_intent="device-cmyk")
+        except FatalURLFetchingError as exc:  # attachments are fetched only when writing
+            raise RenderError(f"{rendered.document.name}: {exc}") from None
     return _finish_for_print(data, ticket, _identifier(rendered))
 
 

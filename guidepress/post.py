@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -103,13 +106,62 @@ def impose(pdf: bytes) -> bytes:
     return output.getvalue()
 
 
-def publish(files: dict[str, bytes], folder: Path) -> list[Path]:
-    """Write every file atomically into `folder` and remove our outputs that are now stale."""
+def verify_pdf(name: str, pdf: bytes) -> None:
+    """Refuse a PDF that carries files, links to other schemes, or unexpected page sizes."""
+    reader = PdfReader(BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    names = root.get("/Names")
+    if names is not None and "/EmbeddedFiles" in names.get_object():
+        raise RenderError(f"{name}: the PDF carries attached files; nothing may be attached")
+    sizes = {_rounded(page.trimbox) for page in reader.pages}
+    if not sizes <= {(148, 210), (297, 420), (297, 210)}:
+        raise RenderError(f"{name}: unexpected page size {sorted(sizes)} mm")
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            if annotation.get("/Subtype") == "/FileAttachment":
+                raise RenderError(f"{name}: the PDF carries an attached file")
+            uri = str((annotation.get("/A") or {}).get("/URI", ""))
+            if uri and not uri.startswith(("https://", "mailto:", "tel:")):
+                raise RenderError(f"{name}: a link points to {uri[:60]!r}; only https, mailto "
+                                  "and tel links are allowed")
+
+
+def _rounded(box) -> tuple[int, int]:  # noqa: ANN001 - a pypdf RectangleObject
+    return round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold a brand's output folder so that two builds never interleave its files."""
     folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def page_count(pdf: bytes) -> int:
+    """Number of pages of a PDF."""
+    return len(PdfReader(BytesIO(pdf)).pages)
+
+
+def publish(files: dict[str, bytes], folder: Path, planned: set[str] | None = None
+            ) -> list[Path]:
+    """Write every file atomically into `folder`; remove our outputs no longer planned.
+
+    Call it under `locked()`: temporary files left by a killed build are removed first.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for stray in folder.glob(".*.tmp"):
+        stray.unlink(missing_ok=True)
     written = [_write_atomically(folder / name, data) for name, data in files.items()]
+    keep = planned if planned is not None else set(files)
     for pattern in OWNED_PATTERNS:
         for old in folder.glob(pattern):
-            if old.name not in files:
+            if old.name not in keep:
                 old.unlink()
     return written
 

@@ -22,7 +22,8 @@ def project() -> kit.Project:
 def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build both demo brands, every language they declare, into a temporary output/."""
     output = tmp_path_factory.mktemp("output")
-    kit.build(project, list(BRANDS), None, output)
+    outcome = kit.build(project, list(BRANDS), None, output)
+    assert outcome.failures == [] and outcome.input_errors == []
     return output
 
 

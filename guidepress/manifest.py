@@ -1,0 +1,92 @@
+"""The manifest of a brand's outputs, and the inputs hash that makes rebuilds incremental.
+
+`output/<brand>/manifest.json` lists every file with its sha256, pages, profile, size,
+preflight findings and the hash of the inputs it was made from. A target whose inputs
+hash matches, and whose files are still there unchanged, is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+from guidepress.plan import Target
+
+MANIFEST = "manifest.json"
+
+
+@lru_cache(maxsize=1)
+def tool_version() -> str:
+    """The versions that shape the output: ours and the renderer's."""
+    return "; ".join(f"{name} {version(name)}" for name in
+                     ("guidepress", "weasyprint", "pydyf", "pypdf", "pillow"))
+
+
+@lru_cache(maxsize=512)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, remembered while its size and modification time stay the same."""
+    stat = path.stat()
+    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"{path.relative_to(folder)}\0{file_digest(path)}\0".encode())
+    return digest.hexdigest()
+
+
+def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
+    """Hash everything a target's files depend on: models, templates, assets, tool versions."""
+    edition = target.edition
+    brand, guide, ticket = edition.brand, edition.guide, edition.ticket
+    digest = hashlib.sha256()
+    parts = [tool_version(), epoch, brand.model_dump_json(), ticket.model_dump_json(),
+             _tree_digest(templates), _tree_digest(brand.folder / "templates"),
+             file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
+    parts += [file_digest(path) for face in brand.fonts.families
+              for path in face.files.model_dump().values() if path is not None]
+    if target.poster_index is None:
+        parts.append(guide.model_dump_json(exclude={"posters"}))
+    else:
+        parts += [guide.lang, guide.labels.model_dump_json(), guide.meta.model_dump_json(),
+                  guide.posters[target.poster_index].model_dump_json()]
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load(brand_output: Path) -> dict:
+    """Read a brand's manifest, or an empty one."""
+    try:
+        data = json.loads((brand_output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"files": {}}
+    return data if isinstance(data.get("files"), dict) else {"files": {}}
+
+
+def up_to_date(manifest: dict, brand_output: Path, lang: str, target: Target,
+               inputs: str) -> bool:
+    """True when every file of the target is listed with these inputs and is unchanged."""
+    for name in target.names:
+        entry = manifest["files"].get(f"{lang}/{name}")
+        path = brand_output / lang / name
+        if not entry or entry.get("inputs") != inputs or not path.is_file() \
+                or file_digest(path) != entry.get("sha256"):
+            return False
+    return True
+
+
+def render(entries: dict[str, dict]) -> bytes:
+    """The manifest file's bytes, stable for the same entries."""
+    return (json.dumps({"tool": tool_version(), "files": dict(sorted(entries.items()))},
+                       indent=2, ensure_ascii=False) + "\n").encode()

@@ -1,0 +1,64 @@
+"""The build plan: the project's folders, the editions to build and their targets.
+
+A target is one unit of work for a worker: an edition's booklet (print, screen and office
+PDFs) or one of its posters (print and screen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from guidepress.models import Brand, Guide, PrinterTicket
+
+
+@dataclass(frozen=True)
+class Project:
+    """The folders of a guidepress project."""
+
+    root: Path
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One brand's guide in one language, validated and typeset, with its printer ticket."""
+
+    brand: Brand
+    guide: Guide
+    ticket: PrinterTicket
+
+
+@dataclass(frozen=True)
+class Target:
+    """One unit of work: an edition's booklet (three PDFs) or one of its posters (two)."""
+
+    edition: Edition
+    poster_index: int | None = None
+
+    @property
+    def label(self) -> str:
+        where = f"{self.edition.brand.slug}/{self.edition.guide.lang}"
+        if self.poster_index is None:
+            return f"{where} booklet"
+        return f"{where} poster {self.edition.guide.posters[self.poster_index].id}"
+
+    @property
+    def names(self) -> list[str]:
+        """The files this target produces."""
+        if self.poster_index is None:
+            return ["guide-print.pdf", "guide-screen.pdf", "guide-office.pdf"]
+        poster_id = self.edition.guide.posters[self.poster_index].id
+        return [f"poster-{poster_id}.pdf", f"poster-{poster_id}-screen.pdf"]
+
+
+def plan(editions: list[Edition]) -> list[Target]:
+    """List the targets of a build: each edition's booklet, then its posters."""
+    targets = []
+    for edition in editions:
+        targets.append(Target(edition))
+        targets += [Target(edition, index) for index in range(len(edition.guide.posters))]
+    return targets

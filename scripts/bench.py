@@ -1,0 +1,119 @@
+"""Benchmark: every figure measured in one run and printed as `name: value (goal)`.
+
+    python scripts/bench.py [N]      N fictional establishments for the batch (default 20)
+
+- build_vs_raw_ratio: our cold build of the default kit with one worker ÷ plain
+  WeasyPrint rendering of the same HTML documents, one after the other in this process.
+- noop_rebuild_s: the same build again with nothing changed (in process), and the whole
+  command `python build.py` for comparison.
+- parallel_speedup: the N-establishment batch with --jobs 1 ÷ with --jobs 2.
+- peak_rss_mb_per_worker and pages_per_s, from the --jobs 2 batch.
+The goals are printed beside the figures, not asserted: these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import weasyprint
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guidepress import kit  # noqa: E402
+
+COLOURS = ["#1F4E79", "#0F5E59", "#5B2C6F", "#7B241C", "#1B4F72", "#186A3B", "#6E2C00",
+           "#283747", "#4A235A", "#0E6251"]
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_N", 20))
+    with tempfile.TemporaryDirectory(prefix="guidepress-bench-") as folder:
+        work = Path(folder)
+        project = make_project(work / "project", count)
+        ratio, cold, raw = build_vs_raw(project, work)
+        print(f"build_vs_raw_ratio: {ratio:.2f} (goal <= 1.10; ours {cold:.1f} s, "
+              f"raw WeasyPrint {raw:.1f} s)")
+        noop, command = noop_rebuild(project, work)
+        print(f"noop_rebuild_s: {noop:.2f} (goal <= 0.5; whole command with Python start-up "
+              f"{command:.2f} s)")
+        one, two, outcome, pages = batch(project, work, count)
+        print(f"parallel_speedup: {one / two:.2f} (goal >= 1.8 on 2 cores; {count} "
+              f"establishments, --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s)")
+        print(f"peak_rss_mb_per_worker: {outcome.peak_rss_mb:.0f} (goal <= 300)")
+        print(f"pages_per_s: {pages / two:.1f} ({pages} pages with --jobs 2)")
+
+
+def make_project(project: Path, count: int) -> Path:
+    """A copy of the project's inputs with `count` fictional establishments, French only."""
+    for name in ("content", "templates", "printers"):
+        shutil.copytree(ROOT / name, project / name)
+    (project / "brands").mkdir()
+    shutil.copytree(ROOT / "brands/default", project / "brands/default")
+    template = (ROOT / "brands/default/brand.yaml").read_text(encoding="utf-8")
+    for number in range(1, count + 1):
+        folder = project / "brands" / f"etablissement-{number:03d}"
+        folder.mkdir()
+        shutil.copy(ROOT / "brands/default/logo.svg", folder / "logo.svg")
+        text = template.replace("Centre hospitalier du Val-Fleuri",
+                                f"Centre hospitalier fictif numéro {number}")
+        text = text.replace('"#1F4E79"', f'"{COLOURS[number % len(COLOURS)]}"')
+        text = text.replace('languages: ["fr", "en"]', 'languages: ["fr"]')
+        (folder / "brand.yaml").write_text(text, encoding="utf-8")
+    return project
+
+
+def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
+    guidepress = kit.Project(project)
+    started = time.perf_counter()
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True)
+    cold = time.perf_counter() - started
+    assert not outcome.failures, outcome.failures
+    documents = work / "html"
+    documents.mkdir()
+    for edition in kit.prepare(guidepress, ["default"], None):
+        for document in kit.final_documents(guidepress, edition):
+            name = f"{edition.guide.lang}-{document.name.removesuffix('.pdf')}.html"
+            (documents / name).write_text(document.html, encoding="utf-8")
+    started = time.perf_counter()
+    for path in sorted(documents.glob("*.html")):
+        weasyprint.HTML(filename=path).write_pdf(work / f"{path.stem}.pdf")
+    raw = time.perf_counter() - started
+    return cold / raw, cold, raw
+
+
+def noop_rebuild(project: Path, work: Path) -> tuple[float, float]:
+    guidepress = kit.Project(project)
+    started = time.perf_counter()
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1)
+    noop = time.perf_counter() - started
+    assert outcome.built == 0 and outcome.skipped == outcome.targets, outcome
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "build.py"), "--project", str(project),
+                    "--output", str(work / "cold")], check=True, capture_output=True)
+    return noop, time.perf_counter() - started
+
+
+def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outcome, int]:
+    guidepress = kit.Project(project)
+    slugs = [f"etablissement-{n:03d}" for n in range(1, count + 1)]
+    timings = []
+    for jobs in (1, 2):
+        started = time.perf_counter()
+        outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
+                            force=True)
+        timings.append(time.perf_counter() - started)
+        assert not outcome.failures, outcome.failures
+    pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*.pdf"))
+    return timings[0], timings[1], outcome, pages
+
+
+if __name__ == "__main__":
+    main()
