@@ -329,12 +329,10 @@ def render_target(project: Project, target: Target) -> Produced:
                                fetcher, base)
             files[rendered.document.name] = pdf.write_pdf(rendered, profile)
             warnings += rendered.warnings
-    declared = post.declared_font_names(brand)
     report = preflight.Report(brand.slug)
     for name, data in files.items():
-        label = f"{brand.slug}/{guide.lang}/{name}"
-        post.check_fonts(label, data, declared)
-        post.verify_pdf(label, data)
+        post.verify_pdf(f"{brand.slug}/{guide.lang}/{name}", data)
+        # fonts (embedded, declared), pages, images and ink: errors stop this output
         preflight.check_document(f"{guide.lang}/{name}", data, brand, ticket, report)
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 

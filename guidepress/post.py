@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
+                           StreamObject)
 
 from guidepress.models import Brand
 from guidepress.problems import RenderError
@@ -41,30 +43,44 @@ def pdf_fonts(pdf: bytes) -> dict[str, set[str]]:
     return drawn
 
 
-def unembedded_fonts(pdf: bytes) -> list[str]:
-    """Return the names of fonts a PDF uses without embedding them."""
-    missing = set()
+def font_resources(pdf: bytes) -> dict[str, bool]:
+    """Map each font of a PDF's pages (subset prefix removed) to whether it is embedded.
+
+    WeasyPrint puts in a page's resources only the fonts it draws with, so this is the
+    quick way to know them; `pdf_fonts` extracts the text to say which characters.
+    """
+    fonts: dict[str, bool] = {}
     for page in PdfReader(BytesIO(pdf)).pages:
         resources = page.get("/Resources") or {}
         for font in (resources.get("/Font") or {}).values():
             font = font.get_object()
+            name = str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
             descriptor = font.get("/FontDescriptor")
             if descriptor is None and "/DescendantFonts" in font:
                 descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
             descriptor = descriptor.get_object() if descriptor is not None else {}
-            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
-                missing.add(str(font.get("/BaseFont", "")).lstrip("/"))
-    return sorted(missing)
+            embedded = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            fonts[name] = fonts.get(name, True) and embedded
+    return fonts
+
+
+def unembedded_fonts(pdf: bytes) -> list[str]:
+    """Return the names of fonts a PDF uses without embedding them."""
+    return sorted(name for name, embedded in font_resources(pdf).items() if not embedded)
 
 
 def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
     """Fail when a PDF draws with a font the brand did not declare, or one not embedded."""
-    for font, characters in sorted(pdf_fonts(pdf).items()):
-        if not any(_normalised(font).startswith(family) for family in declared):
-            shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(characters)[:8])
-            raise RenderError(f"{name}: the brand's fonts cannot draw {shown}, so the system "
-                              f"font {font} was used instead; replace the character(s)")
-    missing = unembedded_fonts(pdf)
+    fonts = font_resources(pdf)
+    foreign = [font for font in fonts
+               if not any(_normalised(font).startswith(family) for family in declared)]
+    if foreign:
+        drawn = pdf_fonts(pdf)  # slow, so only to name the characters of a fallback
+        font = sorted(foreign)[0]
+        shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(drawn.get(font, ""))[:8])
+        raise RenderError(f"{name}: the brand's fonts cannot draw {shown}, so the system "
+                          f"font {font} was used instead; replace the character(s)")
+    missing = sorted(font for font, embedded in fonts.items() if not embedded)
     if missing:
         raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
 
@@ -88,22 +104,49 @@ def saddle_stitch_order(pages: int) -> list[tuple[int, int]]:
 
 
 def impose(pdf: bytes) -> bytes:
-    """Put two A5 pages side by side on each A4 landscape side, in saddle-stitch order."""
+    """Put two A5 pages side by side on each A4 landscape side, in saddle-stitch order.
+
+    Each page becomes a form XObject drawn at its place: nothing is re-parsed.
+    """
     reader = PdfReader(BytesIO(pdf))
     writer = PdfWriter()
     width, height = A4_LANDSCAPE
+    forms = [writer._add_object(_as_form(page, writer)) for page in reader.pages]
     for left, right in saddle_stitch_order(len(reader.pages)):
         side = writer.add_blank_page(width, height)
-        for index, x in ((left, 0.0), (right, width / 2)):
+        drawing, names = [], DictionaryObject()
+        for slot, (index, x) in enumerate(((left, 0.0), (right, width / 2))):
             page = reader.pages[index]
             offset_x = x + (width / 2 - float(page.mediabox.width)) / 2
             offset_y = (height - float(page.mediabox.height)) / 2
-            side.merge_transformed_page(page, Transformation().translate(offset_x, offset_y))
+            names[NameObject(f"/P{slot}")] = forms[index]
+            drawing.append(f"q 1 0 0 1 {offset_x:.3f} {offset_y:.3f} cm /P{slot} Do Q")
+        side[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): names})
+        content = StreamObject()
+        content.set_data("\n".join(drawing).encode())
+        side[NameObject("/Contents")] = writer._add_object(content)
     writer.add_metadata({k: v for k, v in (reader.metadata or {}).items()
                          if k in ("/Title", "/Author", "/CreationDate", "/ModDate")})
     output = BytesIO()
     writer.write(output)
     return output.getvalue()
+
+
+def _as_form(page: PageObject, writer: PdfWriter) -> StreamObject:
+    """A page as a form XObject of the writer, its resources copied along."""
+    form = StreamObject()
+    contents = page.get_contents()
+    form.set_data(contents.get_data() if contents is not None else b"")
+    box = page.mediabox
+    resources = page.get("/Resources") or DictionaryObject()
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"),
+        NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (box.left, box.bottom,
+                                                                    box.right, box.top)]),
+        NameObject("/Resources"): resources.get_object().clone(writer),
+    })
+    return form
 
 
 def verify_pdf(name: str, pdf: bytes) -> None:

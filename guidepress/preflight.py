@@ -14,6 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pdfplumber
+from pypdf import PdfReader
 from PIL import Image, ImageMath
 
 from guidepress import post
@@ -134,12 +135,27 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     base = name.rsplit("/", 1)[-1]
     for_print = base == "guide-print.pdf" or (base.startswith("poster-")
                                               and not base.endswith("-screen.pdf"))
-    with pdfplumber.open(BytesIO(data)) as document:
-        _check_pages(base, subject, len(document.pages), report)
-        if for_print:
+    reader = PdfReader(BytesIO(data))
+    _check_pages(base, subject, len(reader.pages), report)
+    if for_print and _has_raster_images(reader):
+        with pdfplumber.open(BytesIO(data)) as document:  # slow: only when there are images
             _check_images(document, subject, ticket, report)
     if for_print:
         _check_ink(data, subject, ticket, report)
+
+
+def _has_raster_images(reader: PdfReader) -> bool:
+    def has_image(resources: object, depth: int = 0) -> bool:
+        xobjects = (resources or {}).get("/XObject") or {}
+        for xobject in xobjects.values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                return True
+            if depth < 8 and has_image(xobject.get("/Resources"), depth + 1):
+                return True
+        return False
+
+    return any(has_image(page.get("/Resources")) for page in reader.pages)
 
 
 def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:

@@ -1,0 +1,81 @@
+"""Many establishments: manifest, incremental rebuilds, failure isolation, progress."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import BRANDS
+from guidepress import cli, kit
+
+
+def test_manifest_lists_every_file_with_its_facts(built: Path) -> None:
+    for brand in BRANDS:
+        data = json.loads((built / brand / "manifest.json").read_text(encoding="utf-8"))
+        assert data["tool"].startswith("guidepress ")
+        pdfs = sorted(p.relative_to(built / brand).as_posix()
+                      for p in (built / brand).glob("*/*.pdf"))
+        assert sorted(data["files"]) == pdfs
+        for name, entry in data["files"].items():
+            path = built / brand / name
+            assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+            assert entry["pages"] == len(PdfReader(path).pages)
+            assert entry["bytes"] == path.stat().st_size
+            expected = "office" if "office" in name else "screen" if "screen" in name else "print"
+            assert entry["profile"] == expected
+            assert len(entry["inputs"]) == 64
+
+
+def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
+                                                        project: kit.Project) -> None:
+    before = {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")}
+    outcome = kit.build(project, list(BRANDS), None, built)
+    assert (outcome.built, outcome.failures) == (0, [])
+    assert outcome.skipped == outcome.targets > 20
+    assert outcome.seconds < 5
+    assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")} == before
+    report = (built / "default/preflight.txt").read_text(encoding="utf-8")
+    assert report.startswith("Preflight of default: 0 error(s), 10 warning(s)")
+
+
+def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
+    project = kit.Project(scratch_project)
+    output = scratch_project / "output"
+    first = kit.build(project, ["gh-port-lumiere"], ["fr"], output)
+    assert first.built == first.targets == 8
+    posters = scratch_project / "content/fr/posters.yaml"
+    posters.write_text(posters.read_text(encoding="utf-8").replace(
+        "Publier, c’est parler au micro d’un stade plein", "Publier, c’est parler dans un stade"),
+        encoding="utf-8")
+    second = kit.build(project, ["gh-port-lumiere"], ["fr"], output)
+    assert (second.built, second.skipped) == (1, 7)
+    assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf"]
+    forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True)
+    assert forced.built == 8
+
+
+def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    brand = scratch_project / "brands/gh-port-lumiere/brand.yaml"
+    brand.write_text(brand.read_text(encoding="utf-8").replace('"#0F5E59"', '"teal"'),
+                     encoding="utf-8")
+    for name in ("default", "gh-port-lumiere"):
+        (scratch_project / "brands" / name / "brand.yaml").write_text(
+            (scratch_project / "brands" / name / "brand.yaml").read_text(encoding="utf-8")
+            .replace('languages: ["fr", "en"]', 'languages: ["fr"]'), encoding="utf-8")
+    code = cli.main(["--project", str(scratch_project), "--all-brands", "--output",
+                     str(scratch_project / "output"), "--jobs", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert ("FAILED gh-port-lumiere: 1 problem(s) in the input; this brand was not built"
+            in captured.err)
+    assert ('brands/gh-port-lumiere/brand.yaml:11: colours.primary: "teal" is not a colour'
+            in captured.err)
+    assert "[8/8] built default/fr" in captured.err
+    assert "summary: built 8, skipped (up to date) 0, failed 1" in captured.out
+    assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
+    assert not (scratch_project / "output/gh-port-lumiere").exists()
