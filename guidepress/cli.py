@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from guidepress import kit, progress, validate, workers
+from guidepress import kit, progress, scaffold, validate, workers
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
@@ -16,8 +16,11 @@ DEFAULT_BRAND = "default"
 def parser() -> argparse.ArgumentParser:
     """Describe the command line."""
     p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
-    p.add_argument("command", nargs="?", choices=("build", "check"), default="build",
-                   help="build (default) renders the kits; check only validates the inputs")
+    p.add_argument("command", nargs="?", choices=("build", "check", "new-brand"),
+                   default="build", help="build (default) renders the kits; check validates "
+                   "and preflights without rendering; new-brand SLUG starts a brand folder")
+    p.add_argument("slug", nargs="?", help="with new-brand: the new brand's folder name")
+    p.add_argument("--name", help="with new-brand: the establishment's full name")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--brand", default=DEFAULT_BRAND, help="brand folder name under brands/")
     which.add_argument("--all-brands", action="store_true", help="every folder under brands/")
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = parser().parse_args(argv)
     project = kit.Project(args.project.resolve())
+    if args.command == "new-brand":
+        return _new_brand(project, args)
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
     try:
@@ -72,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     if outcome.input_errors:
         return 2
     return 1 if outcome.failures else 0
+
+
+def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
+    if not args.slug or not args.name:
+        print('usage: build.py new-brand <slug> --name "Establishment name"', file=sys.stderr)
+        return 2
+    try:
+        scaffold.new_brand(project.root, args.slug, args.name)
+    except ValueError as exc:
+        print(f"cannot create the brand: {exc}", file=sys.stderr)
+        return 2
+    print(scaffold.next_steps(args.slug))
+    return 0
 
 
 def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,

@@ -259,6 +259,8 @@ class Labels(Model):
     notes_title: Text
     page: Text
     poster_contact_line: Text
+    qr_alt: Text
+    qr_caption: Text
     quote_open: Punctuation
     quote_close: Punctuation
     colon: Punctuation

@@ -7,6 +7,7 @@ Brand colours, fonts and print settings reach CSS only through `brand_stylesheet
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from jinja2 import (ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefine
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+import segno
 from PIL import Image, ImageCms
 
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
@@ -52,6 +54,7 @@ def _environment(templates: Path, brand_templates: Path) -> ImmutableSandboxedEn
         lstrip_blocks=True,
     )
     env.globals["network_positions"] = NETWORK_POSITIONS
+    env.globals["qr_code"] = qr_code
     return env
 
 
@@ -133,6 +136,17 @@ def _srgb_to_cmyk(icc_profile: Path) -> ImageCms.ImageCmsTransform:
     return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
                                    ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+@lru_cache(maxsize=64)
+def qr_code(target: str, for_print: bool, colour: str) -> str:
+    """A QR code as an SVG data: URL, drawn in black ink alone for print."""
+    svg = segno.make(target, error="m").svg_inline(scale=1, border=0, dark="#000",
+                                                    omitsize=True)
+    dark = "device-cmyk(0 0 0 1)" if for_print else colour
+    svg = svg.replace('stroke="#000"', f'stroke="{dark}"', 1)
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
