@@ -88,7 +88,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
 def build(project: Project, slugs: list[str], langs: list[str] | None, output: Path,
           printer: str | None = None,
           max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
-          jobs: int | None = None, limits: workers.Limits = workers.Limits(),
+          jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
           on_progress: Callable[[Progress], None] | None = None) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<lang>/`.
@@ -127,7 +127,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     produced: dict[Path, dict[str, bytes]] = {}
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
-    for result in workers.run(calls, jobs or os.cpu_count() or 1, limits,
+    for result in workers.run(calls, jobs or os.cpu_count() or 1, limits or workers.Limits(),
                               initializer=pdf.fresh_font_configuration):
         target, inputs = to_render[result.index]
         slug, lang = target.edition.brand.slug, target.edition.guide.lang

@@ -191,7 +191,7 @@ def _strings(data: Any, key_path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
 def _check_unique_ids(project: Path, files: list[Path], sections: list[Any],
                       errors: list[InputError]) -> None:
     seen: dict[str, Path] = {}
-    for path, section in zip(files, sections):
+    for path, section in zip(files, sections, strict=True):
         if section is None:
             continue
         if section.id in seen:

@@ -97,7 +97,7 @@ def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, la
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
     assert [p.name for p in posters] == sorted(f"poster-{p.id}.pdf" for p in guide.posters)
     assert len(posters) >= 6
-    for path, poster in zip(posters, sorted(guide.posters, key=lambda p: p.id)):
+    for path, poster in zip(posters, sorted(guide.posters, key=lambda p: p.id), strict=True):
         reader = PdfReader(path)
         assert len(reader.pages) == 1
         assert box_size(reader.pages[0].trimbox) == pytest.approx(A3, abs=0.5)

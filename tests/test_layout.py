@@ -43,7 +43,8 @@ def lines_by_element(page) -> dict[object, list[str]]:
 
 def test_no_widow_or_orphan_line(booklet_pages) -> None:
     per_page = [lines_by_element(page) for page in booklet_pages]
-    for number, (this, following) in enumerate(zip(per_page, per_page[1:]), start=1):
+    for number, (this, following) in enumerate(zip(per_page, per_page[1:], strict=False),
+                                               start=1):
         for element in set(this) & set(following):
             if element.tag == "p":
                 assert len(this[element]) >= 2, f"orphan line at the foot of page {number}"

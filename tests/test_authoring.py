@@ -1,0 +1,60 @@
+"""Starting a brand without reading code, and the QR codes that lead to the intranet."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from guidepress import cli, kit, render
+
+
+def test_new_brand_is_ready_to_build(scratch_project: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["new-brand", "chu-exemple", "--name", "CHU de l’Exemple-sur-Mer",
+                     "--project", str(scratch_project)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("Created brands/chu-exemple/ with brand.yaml and a placeholder")
+    assert "python build.py check --brand chu-exemple" in out
+    folder = scratch_project / "brands/chu-exemple"
+    lines = (folder / "brand.yaml").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        key = re.match(r"^\s*(- )?([a-z_]+):", line)
+        if key and key.group(2) not in ("fr", "en"):
+            assert lines[number - 1].strip().startswith("#"), f"no comment above: {line}"
+    editions = kit.prepare(kit.Project(scratch_project), ["chu-exemple"], None)
+    assert [e.guide.lang for e in editions] == ["fr", "en"]
+    assert editions[0].brand.name == "CHU de l’Exemple-sur-Mer"
+
+
+@pytest.mark.parametrize("slug, name, message", [
+    ("default", "X", '"default" cannot be a brand name'),
+    ("gh-port-lumiere", "X", "brands/gh-port-lumiere already exists"),
+    ("../evil", "X", '"../evil" cannot be a brand name'),
+    ("Mon CHU", "X", '"Mon CHU" cannot be a brand name'),
+    ("chu-x", 'CHU "x"', "without double quotes or backslashes"),
+])
+def test_new_brand_refuses_an_existing_or_unsafe_slug(scratch_project: Path, slug: str,
+                                                      name: str, message: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(p.name for p in (scratch_project / "brands").iterdir())
+    code = cli.main(["new-brand", slug, "--name", name, "--project", str(scratch_project)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in (scratch_project / "brands").iterdir()) == before
+
+
+def test_qr_code_points_to_the_intranet_in_black_ink_for_print(project: kit.Project) -> None:
+    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    env = render.template_environment(project.templates, edition.brand)
+    poster = edition.guide.posters[0]
+    for profile, ink in ((render.Profile("print", edition.ticket), "device-cmyk(0 0 0 1)"),
+                         (render.Profile("screen"), edition.brand.colours.text)):
+        html = render.render_poster(env, edition.guide, edition.brand, poster, profile).html
+        (source, alt), = re.findall(r'<img class="qr-code" src="([^"]+)" alt="([^"]+)"', html)
+        assert alt == f"Code QR vers {edition.brand.intranet_url}"
+        svg = base64.b64decode(source.removeprefix("data:image/svg+xml;base64,")).decode()
+        assert f'stroke="{ink}"' in svg
