@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidepress import manifest, pdf, post, preflight, render, typography, validate, workers
+from guidepress import (manifest, pdf, post, preflight, proof, render, typography, validate,
+                        workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress.load import load_yaml
@@ -152,7 +153,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
                     entries[slug][f"{lang}/{name}"] = previous
             _notify(on_progress, target, "failed", outcome, result.seconds)
     outcome.reports = reports
-    _publish(output, targets, produced, reports, entries, outcome)
+    _publish(project, output, targets, produced, reports, entries, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -244,9 +245,21 @@ def _profile_of(name: str) -> str:
     return "print"
 
 
-def _publish(output: Path, targets: list[Target], produced: dict[Path, dict[str, bytes]],
-             reports: dict[str, preflight.Report], entries: dict[str, dict[str, dict]],
-             outcome: Outcome) -> None:
+def _proof(project: Project, editions: list[Edition], brand_output: Path,
+           report: preflight.Report) -> bytes:
+    first = editions[0]
+    return proof.make_proof(_tools(project, first), first, brand_output,
+                            [e.guide.lang for e in editions], report, project.root)
+
+
+def _publish(project: Project, output: Path, targets: list[Target],
+             produced: dict[Path, dict[str, bytes]], reports: dict[str, preflight.Report],
+             entries: dict[str, dict[str, dict]], outcome: Outcome) -> None:
+    editions_of: dict[str, list[Edition]] = {}
+    for target in targets:
+        group = editions_of.setdefault(target.edition.brand.slug, [])
+        if target.edition not in group:
+            group.append(target.edition)
     planned: dict[Path, set[str]] = {}
     for target in targets:
         folder = output / target.edition.brand.slug / target.edition.guide.lang
@@ -257,9 +270,18 @@ def _publish(output: Path, targets: list[Target], produced: dict[Path, dict[str,
             if report.errors:
                 outcome.failures += [(slug, str(f)) for f in report.errors]
                 continue
+            written = []
             for folder, files in produced.items():
                 if folder.parent.name == slug:
-                    outcome.written += post.publish(files, folder, planned[folder])
+                    written += post.publish(files, folder, planned[folder])
+            outcome.written += written
+            if written or not (output / slug / "proof.pdf").exists():
+                try:
+                    sheet = _proof(project, editions_of[slug], output / slug, report)
+                except RenderError as exc:
+                    outcome.failures.append((f"{slug} proof sheet", str(exc)))
+                else:
+                    outcome.written += post.publish({"proof.pdf": sheet}, output / slug)
             kept = manifest.load(output / slug)["files"]
             kept = {k: v for k, v in kept.items() if k.split("/")[0] not in
                     {t.edition.guide.lang for t in targets if t.edition.brand.slug == slug}}

@@ -261,6 +261,17 @@ class Labels(Model):
     poster_contact_line: Text
     qr_alt: Text
     qr_caption: Text
+    proof_title: Text
+    proof_intro: Text
+    proof_errors: Text
+    proof_warnings: Text
+    proof_pages: Text
+    proof_ok: Text
+    proof_signature_title: Text
+    proof_signature_name: Text
+    proof_signature_role: Text
+    proof_signature_date: Text
+    proof_signature_sign: Text
     quote_open: Punctuation
     quote_close: Punctuation
     colon: Punctuation

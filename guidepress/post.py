@@ -212,6 +212,7 @@ def publish(files: dict[str, bytes], folder: Path, planned: set[str] | None = No
 def _write_atomically(path: Path, data: bytes) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)  # outputs are published: readable, like any new file
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

@@ -58,3 +58,24 @@ def test_qr_code_points_to_the_intranet_in_black_ink_for_print(project: kit.Proj
         assert alt == f"Code QR vers {edition.brand.intranet_url}"
         svg = base64.b64decode(source.removeprefix("data:image/svg+xml;base64,")).decode()
         assert f'stroke="{ink}"' in svg
+
+
+@pytest.mark.parametrize("brand", ["default", "gh-port-lumiere"])
+def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: str) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(built / brand / "proof.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Épreuve à valider" in text and "Bon à tirer" in text and "Signature" in text
+    outputs = sorted(p.relative_to(built / brand).as_posix()
+                     for p in (built / brand).glob("*/*.pdf")
+                     if not p.name.endswith(("-screen.pdf", "office.pdf")))
+    for name in outputs:
+        assert name in text
+    images = sum(len([x for x in (page["/Resources"].get("/XObject") or {}).values()
+                      if x.get_object().get("/Subtype") == "/Image"])
+                 for page in reader.pages)
+    booklet_pages = sum(len(PdfReader(built / brand / lang / "guide-print.pdf").pages)
+                        for lang in ("fr", "en"))
+    assert images >= booklet_pages + len(outputs) - 2
+    assert "WARNING" in text and "14 years old" in text

@@ -53,7 +53,8 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
         encoding="utf-8")
     second = kit.build(project, ["gh-port-lumiere"], ["fr"], output)
     assert (second.built, second.skipped) == (1, 7)
-    assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf"]
+    assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf",
+                                               "proof.pdf"]
     forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True)
     assert forced.built == 8
 
