@@ -285,7 +285,7 @@ def _publish(project: Project, output: Path, targets: list[Target],
             kept = manifest.load(output / slug)["files"]
             kept = {k: v for k, v in kept.items() if k.split("/")[0] not in
                     {t.edition.guide.lang for t in targets if t.edition.brand.slug == slug}}
-            post.publish({manifest.MANIFEST: manifest.render({**kept, **entries[slug]})},
+            post.publish({manifest.MANIFEST: manifest.to_bytes({**kept, **entries[slug]})},
                          output / slug)
 
 

@@ -86,7 +86,7 @@ def up_to_date(manifest: dict, brand_output: Path, lang: str, target: Target,
     return True
 
 
-def render(entries: dict[str, dict]) -> bytes:
+def to_bytes(entries: dict[str, dict]) -> bytes:
     """The manifest file's bytes, stable for the same entries."""
     return (json.dumps({"tool": tool_version(), "files": dict(sorted(entries.items()))},
                        indent=2, ensure_ascii=False) + "\n").encode()
