@@ -217,7 +217,7 @@ def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
         entries[f"{lang}/{name}"] = {
             "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
-            "pages": post.page_count(data),
+            "pages": post.page_count(data) if name.endswith(".pdf") else None,
             "profile": _profile_of(name),
             "inputs": inputs,
             "target": target.label,
@@ -238,6 +238,8 @@ def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, lang: 
 
 
 def _profile_of(name: str) -> str:
+    if name.endswith(".html"):
+        return "web"
     if name == "guide-office.pdf":
         return "office"
     if name.endswith("-screen.pdf"):
@@ -335,6 +337,10 @@ def render_target(project: Project, target: Target) -> Produced:
     base = project.root
     files: dict[str, bytes] = {}
     warnings: list[str] = []
+    if target.web:
+        page = render.render_web(env, guide, brand, render.Profile("web", None, screen.created))
+        post.verify_web_page(f"{brand.slug}/{guide.lang}/{page.name}", page.html)
+        return Produced({page.name: page.html.encode()}, [])
     if target.poster_index is None:
         booklet = _booklet(env, guide, brand, printing, fetcher, base)
         notes = booklet.document.html.count('class="notes"')

@@ -20,9 +20,12 @@ MANIFEST = "manifest.json"
 
 @lru_cache(maxsize=1)
 def tool_version() -> str:
-    """The versions that shape the output: ours and the renderer's."""
-    return "; ".join(f"{name} {version(name)}" for name in
-                     ("guidepress", "weasyprint", "pydyf", "pypdf", "pillow"))
+    """The versions that shape the output: ours (with a digest of our code) and the
+    libraries'. The digest makes a change to guidepress itself rebuild everything."""
+    code = _tree_digest(Path(__file__).parent, "*.py")[:12]
+    return "; ".join([f"guidepress {version('guidepress')}+{code}"] +
+                     [f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pypdf",
+                                                             "pillow", "segno")])
 
 
 @lru_cache(maxsize=512)
@@ -36,10 +39,10 @@ def file_digest(path: Path) -> str:
     return _file_digest(path, stat.st_size, stat.st_mtime_ns)
 
 
-def _tree_digest(folder: Path) -> str:
+def _tree_digest(folder: Path, pattern: str = "*") -> str:
     digest = hashlib.sha256()
     if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
             digest.update(f"{path.relative_to(folder)}\0{file_digest(path)}\0".encode())
     return digest.hexdigest()
 
@@ -54,7 +57,9 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
              file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
     parts += [file_digest(path) for face in brand.fonts.families
               for path in face.files.model_dump().values() if path is not None]
-    if target.poster_index is None:
+    if target.web:
+        parts += ["web", guide.model_dump_json(exclude={"posters"})]
+    elif target.poster_index is None:
         parts.append(guide.model_dump_json(exclude={"posters"}))
     else:
         parts += [guide.lang, guide.labels.model_dump_json(), guide.meta.model_dump_json(),

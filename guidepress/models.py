@@ -260,6 +260,7 @@ class Labels(Model):
     page: Text
     poster_contact_line: Text
     qr_alt: Text
+    skip_to_content: Text
     qr_caption: Text
     proof_title: Text
     proof_intro: Text

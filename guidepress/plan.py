@@ -1,7 +1,7 @@
 """The build plan: the project's folders, the editions to build and their targets.
 
 A target is one unit of work for a worker: an edition's booklet (print, screen and office
-PDFs) or one of its posters (print and screen).
+PDFs), one of its posters (print and screen), or its web page.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ class Target:
 
     edition: Edition
     poster_index: int | None = None
+    web: bool = False  # the guide as one web page rather than the booklet
 
     @property
     def label(self) -> str:
         where = f"{self.edition.brand.slug}/{self.edition.guide.lang}"
+        if self.web:
+            return f"{where} web page"
         if self.poster_index is None:
             return f"{where} booklet"
         return f"{where} poster {self.edition.guide.posters[self.poster_index].id}"
@@ -49,6 +52,8 @@ class Target:
     @property
     def names(self) -> list[str]:
         """The files this target produces."""
+        if self.web:
+            return ["web/index.html"]
         if self.poster_index is None:
             return ["guide-print.pdf", "guide-screen.pdf", "guide-office.pdf"]
         poster_id = self.edition.guide.posters[self.poster_index].id
@@ -61,4 +66,5 @@ def plan(editions: list[Edition]) -> list[Target]:
     for edition in editions:
         targets.append(Target(edition))
         targets += [Target(edition, index) for index in range(len(edition.guide.posters))]
+        targets.append(Target(edition, web=True))
     return targets

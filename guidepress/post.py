@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from io import BytesIO
@@ -170,6 +171,23 @@ def verify_pdf(name: str, pdf: bytes) -> None:
                                   "and tel links are allowed")
 
 
+_EXTERNAL_RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["'](?!#|data:|https://|mailto:|tel:)"""
+                                r"""|url\(\s*(?!["']?(?:data:|#))""", re.IGNORECASE)
+
+
+def verify_web_page(name: str, html: str) -> None:
+    """Refuse a web page that would load anything from outside itself."""
+    found = _EXTERNAL_RESOURCE.search(html)
+    if found:
+        start = max(found.start() - 30, 0)
+        raise RenderError(f"{name}: the page refers to a file outside itself near "
+                          f"{html[start:found.end() + 40]!r}")
+    loads = (r"""<(?:img|script|iframe|source)\s[^>]*\bsrc\s*=\s*["']https?:"""
+             r"""|<link\s[^>]*\bhref\s*=\s*["']https?:|@import""")
+    if re.search(loads, html, re.IGNORECASE):
+        raise RenderError(f"{name}: the page would load something from the network")
+
+
 def _rounded(box) -> tuple[int, int]:  # noqa: ANN001 - a pypdf RectangleObject
     return round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)
 
@@ -210,6 +228,7 @@ def publish(files: dict[str, bytes], folder: Path, planned: set[str] | None = No
 
 
 def _write_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(handle, 0o644)  # outputs are published: readable, like any new file

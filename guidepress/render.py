@@ -8,6 +8,7 @@ Brand colours, fonts and print settings reach CSS only through `brand_stylesheet
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 import segno
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms
 
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
@@ -55,6 +58,7 @@ def _environment(templates: Path, brand_templates: Path) -> ImmutableSandboxedEn
     )
     env.globals["network_positions"] = NETWORK_POSITIONS
     env.globals["qr_code"] = qr_code
+    env.globals["asset_url"] = asset_url
     return env
 
 
@@ -83,8 +87,12 @@ class Profile:
         return self.ticket is not None
 
 
-def brand_stylesheet(brand: Brand, profile: Profile) -> Markup:
-    """Write the brand's fonts, colours and print settings as CSS: the only place they enter."""
+def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None = None
+                     ) -> Markup:
+    """Write the brand's fonts, colours and print settings as CSS: the only place they enter.
+
+    With `embed_text` (a web page), fonts are embedded as WOFF2 subsets of those characters.
+    """
     rules = []
     for face in brand.fonts.families:
         files = face.files
@@ -92,9 +100,10 @@ def brand_stylesheet(brand: Brand, profile: Profile) -> Markup:
                                     (files.italic, 400, "italic"),
                                     (files.bold_italic, 700, "italic")):
             if path is not None:
-                rules.append(f'@font-face {{ font-family: "{face.family}"; '
-                             f'src: url("{path.as_uri()}"); font-weight: {weight}; '
-                             f"font-style: {style}; }}")
+                source = (f'url("{path.as_uri()}")' if embed_text is None else
+                          f'url("{_woff2_subset(path, embed_text)}") format("woff2")')
+                rules.append(f'@font-face {{ font-family: "{face.family}"; src: {source}; '
+                             f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
     colours = brand.colours
     heading = brand.fonts.heading or brand.fonts.body
     properties = {
@@ -121,6 +130,37 @@ def brand_stylesheet(brand: Brand, profile: Profile) -> Markup:
     properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
     return Markup("\n".join(rules))  # built from validated values only
+
+
+@lru_cache(maxsize=32)
+def _woff2_subset(path: Path, text: str) -> str:
+    """A font reduced to the characters of `text`, as a WOFF2 data: URL."""
+    font = TTFont(path, recalcTimestamp=False)  # same inputs, same bytes
+    subsetter = subset.Subsetter(subset.Options(flavor="woff2", layout_features=["*"]))
+    subsetter.populate(text=text + text.upper() + " -–—’«»…")  # text-transform: uppercase
+    subsetter.subset(font)
+    font.flavor = "woff2"
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return "data:font/woff2;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def asset_url(path: Path, profile: Profile) -> str:
+    """A brand file as the document needs it: a file URL for PDFs, inline for the web page."""
+    if profile.name != "web":
+        return path.as_uri()
+    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower(), "image/jpeg")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
+               profile: Profile) -> Document:
+    """Render the whole guide as one self-contained, accessible web page."""
+    text = guide.model_dump_json() + brand.model_dump_json()
+    html = env.get_template("web.html.j2").render(
+        guide=guide, brand=brand, labels=guide.labels, profile=profile,
+        brand_css=brand_stylesheet(brand, profile, embed_text=text))
+    return Document("web/index.html", html, "web")
 
 
 @lru_cache(maxsize=256)

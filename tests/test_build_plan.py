@@ -17,14 +17,18 @@ def test_manifest_lists_every_file_with_its_facts(built: Path) -> None:
     for brand in BRANDS:
         data = json.loads((built / brand / "manifest.json").read_text(encoding="utf-8"))
         assert data["tool"].startswith("guidepress ")
-        pdfs = sorted(p.relative_to(built / brand).as_posix()
-                      for p in (built / brand).glob("*/*.pdf"))
-        assert sorted(data["files"]) == pdfs
+        outputs = sorted(p.relative_to(built / brand).as_posix()
+                         for p in [*(built / brand).glob("*/*.pdf"),
+                                   *(built / brand).glob("*/web/index.html")])
+        assert sorted(data["files"]) == outputs
         for name, entry in data["files"].items():
             path = built / brand / name
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-            assert entry["pages"] == len(PdfReader(path).pages)
             assert entry["bytes"] == path.stat().st_size
+            if name.endswith("index.html"):
+                assert (entry["profile"], entry["pages"]) == ("web", None)
+                continue
+            assert entry["pages"] == len(PdfReader(path).pages)
             expected = "office" if "office" in name else "screen" if "screen" in name else "print"
             assert entry["profile"] == expected
             assert len(entry["inputs"]) == 64
@@ -46,17 +50,17 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     project = kit.Project(scratch_project)
     output = scratch_project / "output"
     first = kit.build(project, ["gh-port-lumiere"], ["fr"], output)
-    assert first.built == first.targets == 8
+    assert first.built == first.targets == 9
     posters = scratch_project / "content/fr/posters.yaml"
     posters.write_text(posters.read_text(encoding="utf-8").replace(
         "Publier, c’est parler au micro d’un stade plein", "Publier, c’est parler dans un stade"),
         encoding="utf-8")
     second = kit.build(project, ["gh-port-lumiere"], ["fr"], output)
-    assert (second.built, second.skipped) == (1, 7)
+    assert (second.built, second.skipped) == (1, 8)
     assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf",
                                                "proof.pdf"]
     forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True)
-    assert forced.built == 8
+    assert forced.built == 9
 
 
 def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
@@ -76,7 +80,7 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
             in captured.err)
     assert ('brands/gh-port-lumiere/brand.yaml:11: colours.primary: "teal" is not a colour'
             in captured.err)
-    assert "[8/8] built default/fr" in captured.err
-    assert "summary: built 8, skipped (up to date) 0, failed 1" in captured.out
+    assert "/9] built default/fr booklet" in captured.err
+    assert "summary: built 9, skipped (up to date) 0, failed 1" in captured.out
     assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()

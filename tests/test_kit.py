@@ -25,7 +25,7 @@ def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
 def test_every_profile_is_produced(built: Path, brand: str, lang: str) -> None:
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
     names = sorted(p.name for p in (built / brand / lang).iterdir())
-    expected = ["guide-office.pdf", "guide-print.pdf", "guide-screen.pdf"]
+    expected = ["guide-office.pdf", "guide-print.pdf", "guide-screen.pdf", "web"]
     for poster in guide.posters:
         expected += [f"poster-{poster.id}.pdf", f"poster-{poster.id}-screen.pdf"]
     assert names == sorted(expected)
