@@ -12,7 +12,7 @@ test: $(READY)
 
 setup: $(READY)
 
-$(READY): pyproject.toml constraints.txt scripts/setup.sh
+$(READY): pyproject.toml constraints.txt package-lock.json scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 

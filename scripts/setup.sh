@@ -10,7 +10,11 @@ packages=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1  # WeasyPrint
   ghostscript libgs-common  # total ink measurement; default_cmyk.icc for the printer ticket
   poppler-utils qpdf        # pdftoppm, pdffonts, pdfinfo, qpdf --check: looking at and checking PDFs
+  chromium                  # the web edition, tested in a real browser
 )
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)    # axe-core, the accessibility checker run inside Chromium
+fi
 if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
   packages+=(python3-venv)
 fi
@@ -35,3 +39,6 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   --constraint constraints.txt --editable '.[test]'
+if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
+  npm ci --no-audit --no-fund --silent
+fi
