@@ -16,9 +16,11 @@ DEFAULT_BRAND = "default"
 def parser() -> argparse.ArgumentParser:
     """Describe the command line."""
     p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
-    p.add_argument("command", nargs="?", choices=("build", "check", "new-brand"),
+    p.add_argument("command", nargs="?", choices=("build", "check", "new-brand", "watch"),
                    default="build", help="build (default) renders the kits; check validates "
-                   "and preflights without rendering; new-brand SLUG starts a brand folder")
+                   "and preflights without rendering; new-brand SLUG starts a brand folder; "
+                   "watch rebuilds on every change and serves a preview page")
+    p.add_argument("--port", type=int, default=8000, help="with watch: the preview's port")
     p.add_argument("slug", nargs="?", help="with new-brand: the new brand's folder name")
     p.add_argument("--name", help="with new-brand: the establishment's full name")
     which = p.add_mutually_exclusive_group()
@@ -49,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     project = kit.Project(args.project.resolve())
     if args.command == "new-brand":
         return _new_brand(project, args)
+    if args.command == "watch":
+        from guidepress.watch import watch  # only this command needs watchfiles
+
+        watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
+              args.port)
+        return 0
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
     try:
