@@ -218,7 +218,7 @@ def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
             "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
             "pages": post.page_count(data) if name.endswith(".pdf") else None,
-            "profile": _profile_of(name),
+            "profile": post.profile_of(name),
             "inputs": inputs,
             "target": target.label,
             # findings and checks belong to the target: kept once, on its first file
@@ -235,16 +235,6 @@ def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, lang: 
         entries[f"{lang}/{name}"] = entry
         report.findings += [preflight.Finding(*f) for f in entry.get("findings", [])]
         report.checked += entry.get("checked", [])
-
-
-def _profile_of(name: str) -> str:
-    if name.endswith(".html"):
-        return "web"
-    if name == "guide-office.pdf":
-        return "office"
-    if name.endswith("-screen.pdf"):
-        return "screen"
-    return "print"
 
 
 def _proof(project: Project, editions: list[Edition], brand_output: Path,

@@ -204,6 +204,15 @@ def locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def profile_of(name: str) -> str:
+    """Which profile an output file was made for, from its name."""
+    if name.endswith(".html"):
+        return "web"
+    if name == "guide-office.pdf":
+        return "office"
+    return "screen" if name.endswith("-screen.pdf") else "print"
+
+
 def page_count(pdf: bytes) -> int:
     """Number of pages of a PDF."""
     return len(PdfReader(BytesIO(pdf)).pages)

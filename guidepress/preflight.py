@@ -133,8 +133,7 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     except RenderError as exc:
         report.findings.append(Finding("error", subject, str(exc).split(": ", 1)[1]))
     base = name.rsplit("/", 1)[-1]
-    for_print = base == "guide-print.pdf" or (base.startswith("poster-")
-                                              and not base.endswith("-screen.pdf"))
+    for_print = post.profile_of(base) == "print"
     reader = PdfReader(BytesIO(data))
     _check_pages(base, subject, len(reader.pages), report)
     if for_print and _has_raster_images(reader):

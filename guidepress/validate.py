@@ -36,8 +36,9 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None) -> models.G
     fonts = brand.fonts if brand else None
     meta = _validate_file(project, folder / "guide.yaml", models.GuideMeta, errors, fonts=fonts)
     labels = _validate_file(project, folder / "labels.yaml", models.Labels, errors, fonts=fonts)
-    poster_set = _validate_file(project, folder / "posters.yaml", models.PosterSet, errors,
-                                fonts=fonts)
+    posters_source = _read(project, folder / "posters.yaml", errors)
+    poster_set = (_validate_source(posters_source, models.PosterSet, errors, fonts=fonts)
+                  if posters_source else None)
     section_files = sorted((folder / "sections").glob("*.yaml"))
     if not section_files:
         errors.append(InputError(f"content/{lang}/sections", 0, "", "no section file found"))
@@ -45,7 +46,7 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None) -> models.G
                 for path in section_files]
     _check_unique_ids(project, section_files, sections, errors)
     if poster_set is not None:
-        _check_unique_poster_ids(project, folder / "posters.yaml", poster_set, errors)
+        _check_unique_poster_ids(posters_source, poster_set, errors)
     if errors:
         raise InputErrors(errors)
     return models.Guide(lang=lang, meta=meta, sections=sections, posters=poster_set.posters,
@@ -60,10 +61,10 @@ def load_brand(project: Path, slug: str) -> models.Brand:
         raise InputErrors([InputError(f"brands/{slug}", 0, "",
                                       f"there is no brand '{slug}' (known brands: {known})")])
     errors: list[InputError] = []
-    brand_file = _validate_file(project, folder / "brand.yaml", models.BrandFile, errors,
-                                context={"brand_dir": folder})
+    source = _read(project, folder / "brand.yaml", errors)
+    brand_file = (_validate_source(source, models.BrandFile, errors,
+                                   context={"brand_dir": folder}) if source else None)
     if brand_file is not None:
-        source = load_yaml(folder / "brand.yaml", f"brands/{slug}/brand.yaml")
         _check_characters(source, brand_file.fonts, errors)
         for key_path, texts in models.language_maps(brand_file):
             missing = [lang for lang in brand_file.languages if lang not in texts]
@@ -138,16 +139,28 @@ def list_brands(project: Path) -> list[str]:
 def _validate_file(project: Path, path: Path, model: type[M], errors: list[InputError],
                    context: dict[str, Any] | None = None,
                    fonts: models.Fonts | None = None) -> M | None:
-    display = path.relative_to(project).as_posix()
+    source = _read(project, path, errors)
+    if source is None:
+        return None
+    return _validate_source(source, model, errors, context, fonts)
+
+
+def _read(project: Path, path: Path, errors: list[InputError]) -> SourceFile | None:
     try:
-        source = load_yaml(path, display)
+        source = load_yaml(path, path.relative_to(project).as_posix())
     except InputErrors as exc:
         errors.extend(exc.errors)
         return None
     errors.extend(source.problems)
+    return source
+
+
+def _validate_source(source: SourceFile, model: type[M], errors: list[InputError],
+                     context: dict[str, Any] | None = None,
+                     fonts: models.Fonts | None = None) -> M | None:
     if not isinstance(source.data, dict):
-        errors.append(InputError(display, 1, "", "this file should contain keys and values "
-                                 "(like `title: \"…\"`), but it is empty or a list"))
+        errors.append(InputError(source.display, 1, "", "this file should contain keys and "
+                                 "values (like `title: \"…\"`), but it is empty or a list"))
         return None
     try:
         validated = model.model_validate(source.data, context=context)
@@ -201,9 +214,8 @@ def _check_unique_ids(project: Path, files: list[Path], sections: list[Any],
         seen.setdefault(section.id, path)
 
 
-def _check_unique_poster_ids(project: Path, path: Path, poster_set: models.PosterSet,
+def _check_unique_poster_ids(source: SourceFile, poster_set: models.PosterSet,
                              errors: list[InputError]) -> None:
-    source = load_yaml(path, path.relative_to(project).as_posix())
     seen: set[str] = set()
     for index, poster in enumerate(poster_set.posters):
         if poster.id in seen:
