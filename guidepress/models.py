@@ -449,8 +449,9 @@ def _icc_profile(value: object, info: ValidationInfo) -> Path:
     if header[36:40] != b"acsp":
         raise ValueError(f'"{value}" is not an ICC colour profile')
     if header[16:20] != b"CMYK":
-        raise ValueError(f'"{value}" is a {header[16:20].decode("latin-1").strip()} profile; '
-                         "a printer ticket needs the print shop's CMYK profile")
+        space = header[16:20].decode("latin-1").strip()
+        raise ValueError(f'"{value}" is not a CMYK profile (its colours are {space}); a '
+                         "printer ticket needs the print shop's CMYK profile")
     return path
 
 

@@ -176,6 +176,7 @@ class Placement:
     what: str  # 'the text "…"', 'the logo', 'the QR code'
     clearance_mm: float  # distance to the nearest trim edge (negative: past it)
     edge: str  # "top", "right", "bottom" or "left"
+    box_mm: tuple[float, ...]  # left, top, width, height from the trim's top left corner
 
 
 def placements(rendered: Rendered) -> list[Placement]:
@@ -189,7 +190,9 @@ def placements(rendered: Rendered) -> list[Placement]:
             distances = {"top": y, "left": x, "bottom": page.height - (y + height),
                          "right": page.width - (x + width)}
             edge = min(distances, key=distances.get)
-            found.append(Placement(number, what, round(distances[edge] * PX_TO_MM, 1), edge))
+            box = tuple(round(v * PX_TO_MM, 2) for v in (x, y, width, height))
+            found.append(Placement(number, what, round(distances[edge] * PX_TO_MM, 1), edge,
+                                   box))
     return found
 
 
