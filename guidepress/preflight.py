@@ -177,18 +177,21 @@ def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) ->
 
 
 def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
-    """Consecutive characters of one size and colour, as (size, colour, text)."""
+    """Characters in a row on one line, of one size and colour, as (size, colour, text)."""
     runs: list[tuple[float, tuple, str]] = []
+    line = None
     for char in chars:
         colour = char.get("non_stroking_color")
         colour = tuple(round(float(v), 3) for v in colour) if isinstance(
             colour, (tuple, list)) else (colour,)
         size = round(float(char["size"]), 1)
-        if runs and runs[-1][:2] == (size, colour):
+        same_line = line is not None and abs(float(char["top"]) - line) < 1
+        line = float(char["top"])
+        if runs and same_line and runs[-1][:2] == (size, colour):
             runs[-1] = (size, colour, runs[-1][2] + char["text"])
         else:
             runs.append((size, colour, char["text"]))
-    return [(size, colour, " ".join(text.split())[:40]) for size, colour, text in runs
+    return [(size, colour, " ".join(text.split())[:40].rstrip()) for size, colour, text in runs
             if text.strip()]
 
 
