@@ -83,9 +83,9 @@ def problems(project: Path, lang: str = "fr") -> list[str]:
 
 VERDICTS = {
     "fr": ("« C’est ma vie privée ! »", "« Tenir un blog", "vrai", "faux",
-           "votre vie vous appartient", "machine à café"),
+           "oui, c’est bien votre vie", "machine à café"),
     "en": ("“It’s my private life!”", "“Writing a blog", "true", "false",
-           "your life is your own", "coffee machine"),
+           "yes, it is your life", "coffee machine"),
 }
 
 
@@ -135,11 +135,11 @@ def test_stories_are_labelled_as_examples_without_invented_names(built: Path, br
 def test_student_story_keeps_the_sources_meaning(built: Path, brand: str, lang: str) -> None:
     text = booklet(built, brand, lang)
     if lang == "fr":
-        story = between(text, "Une jeune infirmière arrive", "Bien utilisé")
+        story = between(text, "Une infirmière vient d’arriver", "Bien utilisé")
         assert has(story, "ceux qui ont déjà travaillé dans ce service")
         assert "camarades" not in story
     else:
-        story = between(text, "A newly qualified nurse", "Used well")
+        story = between(text, "A nurse has just joined", "Used well")
         assert has(story, "people who have already worked on that ward")
         assert "classmates" not in story
 
