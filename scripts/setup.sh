@@ -59,7 +59,7 @@ if [[ ! -s $FOGRA39 ]]; then
   colprof -qm -kr -l300 -nc -A "guidepress" -M "FOGRA39" \
     -D "FOGRA39 (coated paper, ISO 12647-2:2004/Amd 1), built by guidepress with ArgyllCMS colprof from FOGRA39L.ti3; not Fogra's own profile" \
     -C "Characterisation data FOGRA39L: Fogra. FOGRA39L.ti3: Kai-Uwe Behrmann, zlib licence" \
-    "$work/fogra39" >"$work/colprof.log"
+    "$work/fogra39" >"$work/colprof.log" 2>&1 || { cat "$work/colprof.log" >&2; exit 1; }
   # colprof stamps the time into the header; a fixed date gives the same bytes on every
   # machine, and so the same PDFs.
   "$PYTHON" - "$work/fogra39.icc" <<'EOF'
