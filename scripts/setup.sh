@@ -46,12 +46,12 @@ if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
 fi
 
 # The default ticket's output intent is FOGRA39 (offset on coated paper, ISO 12647-2), the
-# condition French print shops ask for. Fogra's own profile may not be redistributed, so
-# ArgyllCMS builds one from Fogra's published measurements (FOGRA39L.ti3, zlib licence).
-# It takes about 15 s, once; printers/generated/ is not in git.
+# condition French print shops ask for. Debian's free packages hold Fogra's measurements
+# (FOGRA39L.ti3, zlib licence) but no FOGRA39 profile, so ArgyllCMS builds one.
+# It takes 15 s of CPU, once; printers/generated/ is not in git.
 FOGRA39=printers/generated/fogra39.icc
 if [[ ! -s $FOGRA39 ]]; then
-  echo "Building the FOGRA39 colour profile (about 15 s, once)"
+  echo "Building the FOGRA39 colour profile (under a minute, once)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   cp /usr/share/color/icc/FOGRA39L.ti3 "$work/fogra39.ti3"
