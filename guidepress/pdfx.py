@@ -229,7 +229,7 @@ class _Rewrite:
             elif pattern.get("/PatternType") == 1 and self._first_visit(pattern):
                 self.holder(pattern, overprint=False)
         for shading in shadings:
-            if shading.get("/ColorSpace") == "/DeviceRGB" and self._first_visit(shading):
+            if self._first_visit(shading):
                 _separate_shading(shading, self.separation)
 
     def _first_visit(self, obj: pikepdf.Object) -> bool:
@@ -354,7 +354,15 @@ def _separate_image(image: pikepdf.Stream, separation: _Separation) -> None:
 
 
 def _separate_shading(shading: pikepdf.Dictionary, separation: _Separation) -> None:
-    """An RGB gradient's end colours separated (exponential and stitched functions)."""
+    """An RGB gradient's colours separated (exponential and stitched functions).
+
+    WeasyPrint writes an SVG gradient of a CMYK document as /DeviceCMYK with RGB stops:
+    three values in a four-ink space. Those are RGB too.
+    """
+    space = shading.get("/ColorSpace")
+    if space not in ("/DeviceRGB", "/DeviceCMYK") or not isinstance(
+            shading.get("/Function"), (pikepdf.Dictionary, pikepdf.Stream)):
+        return  # one function per component, or another space: DefaultRGB covers RGB
     functions, found = [shading.Function], []
     while functions:
         function = functions.pop()
@@ -363,10 +371,14 @@ def _separate_shading(shading: pikepdf.Dictionary, separation: _Separation) -> N
         elif function.get("/FunctionType") == 2:
             found.append(function)
         else:
-            return  # a sampled gradient stays RGB: DefaultRGB still makes it sRGB
-    for function in found:
-        function.C0 = Array(separation.colour(list(function.get("/C0", [0, 0, 0]))))
-        function.C1 = Array(separation.colour(list(function.get("/C1", [1, 1, 1]))))
+            return  # a sampled gradient stays as it is
+    ends = [(f, key) for f in found for key in ("/C0", "/C1")]
+    if not all(len(f.get(key, [0, 0, 0] if key == "/C0" else [1, 1, 1])) == 3
+               for f, key in ends):
+        return  # already CMYK
+    for function, key in ends:
+        default = [0, 0, 0] if key == "/C0" else [1, 1, 1]
+        function[key] = Array(separation.colour(list(function.get(key, default))))
     shading.ColorSpace = Name.DeviceCMYK
 
 

@@ -4,6 +4,7 @@ overprint, and how close text and logos come to the trim."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import struct
@@ -251,6 +252,35 @@ def test_ghostscript_separates_logo_and_background_blue_alike(built: Path) -> No
     near = [c for c, n in colours.items() if n > 50 and c != background
             and max(abs(a - b) for a, b in zip(c, background)) < 40]
     assert near == []
+
+
+def test_raster_logos_and_svg_gradients_are_separated_like_the_css() -> None:
+    ticket = validate.load_printer(ROOT, "default")
+    png = io.BytesIO()
+    Image.new("RGB", (40, 20), "#1F4E79").save(png, "PNG")
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><defs>'
+           '<linearGradient id="g"><stop offset="0" stop-color="#1F4E79"/>'
+           '<stop offset="1" stop-color="#FFFFFF"/></linearGradient></defs>'
+           '<rect width="40" height="20" fill="url(#g)"/></svg>')
+    html = (f'<img src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}" '
+            'style="width: 40mm">'
+            f'<img src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}" '
+            'style="width: 40mm">')
+    data = weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/x-4")
+    blue = render.cmyk_channels((0x1F, 0x4E, 0x79), ticket.icc_profile)
+    source = io.BytesIO(pdfx.finish(data, ticket, b"0" * 32))
+    with pikepdf.open(source) as document:
+        images = [o for o in document.objects if isinstance(o, pikepdf.Stream)
+                  and o.get("/Subtype") == "/Image"]
+        shadings = [o for o in document.objects
+                    if isinstance(o, (pikepdf.Dictionary, pikepdf.Stream)) and "/ShadingType" in o]
+        (image,) = images
+        assert image.ColorSpace == "/DeviceCMYK"
+        assert pikepdf.PdfImage(image).as_pil_image().getpixel((0, 0)) == blue
+        (shading,) = shadings
+        assert shading.ColorSpace == "/DeviceCMYK"
+        stops = [list(f.C0) for f in shading.Function.Functions]
+        assert [float(v) for v in stops[0]] == [round(c / 255, 3) for c in blue]
 
 
 # --- 12. small text in one ink; black text overprints ---------------------------------
