@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from guidepress.assets import check_asset
+from guidepress.icons import check_icon
 from guidepress.markup import link_targets
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
                       StringConstraints, ValidationInfo, field_validator, model_validator)
@@ -86,6 +87,8 @@ def _url(value: object) -> object:
 Url = Annotated[str, BeforeValidator(_not_empty), AfterValidator(_url)]
 Slug = Annotated[str, BeforeValidator(_not_empty),
                  StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
+# A pictogram of the installed icon set, by name (`icon: camera-off`)
+Icon = Annotated[str, BeforeValidator(_not_empty), AfterValidator(check_icon)]
 
 
 class Model(BaseModel):
@@ -147,6 +150,7 @@ class Rule(Model):
     type: Literal["rule"]
     commitment: RichText
     why: RichText | None = None
+    icon: Icon | None = None
 
 
 class Quote(Model):
@@ -169,6 +173,7 @@ class Myth(Model):
     answer: short(120) | None = None
     explanation: RichText
     statistics: list[Statistic] = []
+    icon: Icon | None = None
 
 
 class Link(Model):
@@ -233,6 +238,7 @@ class Section(Model):
     id: Slug
     kicker: short(40) | None = None
     title: short(80)
+    icon: Icon | None = None
     intro: RichText | None = None
     blocks: Annotated[list[Block], Field(min_length=1)]
 
@@ -256,13 +262,35 @@ class GuideMeta(Model):
     source: GuideSource | None = None
 
 
+Verdict = Literal["true", "false", "true-but"]
+# The kinds of message a poster carries, each with its own composition
+PosterLayout = Literal["points", "statistic", "myth", "slogan", "contacts"]
+_LAYOUT_NEEDS = {"statistic": "statistic", "myth": "verdict", "slogan": "icon"}
+
+
 class Poster(Model):
     id: Slug
+    layout: PosterLayout | None = None  # left out: chosen from what the poster holds
+    icon: Icon | None = None
     kicker: short(40) | None = None
     headline: short(70)
     points: Annotated[list[short(90)], Field(max_length=3)] = []
     statistic: Statistic | None = None
+    verdict: Verdict | None = None
     show_contacts: bool = False
+
+    @model_validator(mode="after")
+    def _layout_has_its_content(self) -> "Poster":
+        layout = self.layout or ("contacts" if self.show_contacts else
+                                 "statistic" if self.statistic else
+                                 "myth" if self.verdict else "points")
+        needed = _LAYOUT_NEEDS.get(layout)
+        if needed and getattr(self, needed) is None:
+            raise ValueError(f"the layout \"{layout}\" needs a `{needed}`; add one, "
+                             "or choose another layout")
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "show_contacts", layout == "contacts")
+        return self
 
 
 class PosterSet(Model):
@@ -530,6 +558,10 @@ class BrandFile(Model):
     name: short(90)
     short_name: short(40)
     logo: Logo
+    # The logo already spells the establishment's name: it is not printed again beside it
+    logo_contains_name: bool = False
+    # How large the logo is drawn on the cover, the posters and the back cover
+    logo_size: Literal["small", "medium", "large"] = "medium"
     colours: Colours
     fonts: Fonts
     contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)]

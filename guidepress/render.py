@@ -23,9 +23,11 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
+from guidepress.icons import icon_data_url
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 
 DEFAULT_PREFIX = "!default"
+LOGO_SCALES = {"small": "0.75", "medium": "1", "large": "1.4"}
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
                         "components: cyan, magenta, yellow, black; }")
         # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
         rules.append(f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}")
+    properties["--gp-logo-scale"] = LOGO_SCALES[brand.logo_size]
     properties["--gp-body-font"] = f'"{brand.fonts.body.family}"'
     properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
@@ -157,6 +160,7 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
     text = guide.model_dump_json() + brand.model_dump_json()
     html = env.get_template("web.html.j2").render(
         guide=guide, brand=brand, labels=guide.labels, profile=profile,
+        icon=pictograms(brand, profile),
         brand_css=brand_stylesheet(brand, profile, embed_text=text))
     return Document("web/index.html", html, "web")
 
@@ -187,6 +191,20 @@ def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
+def pictograms(brand: Brand, profile: Profile):  # noqa: ANN201 - a template function
+    """The template function `icon(name, role)`: a pictogram drawn in one brand colour.
+
+    `role` names a colour of brand.yaml (primary, accent, on_primary…); for print it is
+    separated like the CSS colours, so a pictogram prints in the brand's CMYK.
+    """
+    def icon(name: str, role: str = "primary") -> str:
+        colour = getattr(brand.colours, role)
+        if profile.ticket is not None:
+            colour = cmyk(colour, profile.ticket.icc_profile)
+        return icon_data_url(name, colour)
+    return icon
+
+
 @lru_cache(maxsize=64)
 def qr_code(target: str, for_print: bool, colour: str) -> str:
     """A QR code as an SVG data: URL, drawn in black ink alone for print."""
@@ -203,7 +221,8 @@ def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Bran
     """Render the A5 booklet of one guide, with `notes_pages` deliberate note pages."""
     html = env.get_template("booklet.html.j2").render(
         guide=guide, brand=brand, labels=guide.labels, notes_pages=notes_pages,
-        profile=profile, brand_css=brand_stylesheet(brand, profile))
+        profile=profile, icon=pictograms(brand, profile),
+        brand_css=brand_stylesheet(brand, profile))
     return Document(f"guide-{profile.name}.pdf", html, "booklet")
 
 
@@ -212,6 +231,6 @@ def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand
     """Render one A3 poster."""
     html = env.get_template("poster.html.j2").render(
         guide=guide, brand=brand, labels=guide.labels, poster=poster, profile=profile,
-        brand_css=brand_stylesheet(brand, profile))
+        icon=pictograms(brand, profile), brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     return Document(f"poster-{poster.id}{suffix}.pdf", html, "poster")
