@@ -413,20 +413,46 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             profile: render.Profile, fetcher: pdf.ProjectFetcher, base: Path) -> pdf.Rendered:
-    rendered = pdf.lay_out(render.render_poster(env, guide, brand, poster, profile),
+    def lay_out(scale: float) -> pdf.Rendered:
+        return pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale),
                            fetcher, base)
-    if len(rendered.pages.pages) > 1:
-        spilled = pdf.overflowing_field(rendered) or "brand.contacts"
-        display = f"content/{guide.lang}/posters.yaml"
-        source = load_yaml(base / display, display)
-        if spilled.startswith("brand."):
-            key: tuple[str | int, ...] = ("posters", index)
-            where = "its text leaves no room for the contact footer"
+
+    rendered = _largest_that_fits(lay_out)
+    if pdf.fits_one_page(rendered):
+        return rendered
+    spilled = pdf.overflowing_field(rendered) or "brand.contacts"
+    display = f"content/{guide.lang}/posters.yaml"
+    source = load_yaml(base / display, display)
+    if spilled.startswith("brand."):
+        key: tuple[str | int, ...] = ("posters", index)
+        where = "its text leaves no room for the contact footer"
+    else:
+        key = ("posters", index, *_split_field(spilled))
+        where = f"`{spilled}` and what follows run onto a second page"
+    raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
+                                    f"page: {where}; shorten the headline or the points")])
+
+
+def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]) -> pdf.Rendered:
+    """The poster at the largest type scale that fits its sheet, found by bisection.
+
+    A short message then fills the sheet, with no dead band; if even the smallest scale
+    does not fit, that layout is returned for the caller to report.
+    """
+    rendered = lay_out(render.POSTER_SCALE)
+    low, high = render.POSTER_SCALE, render.POSTER_SCALE_MAX
+    if not pdf.fits_one_page(rendered):
+        low, high = render.POSTER_SCALE_MIN, render.POSTER_SCALE
+        rendered = lay_out(low)
+        if not pdf.fits_one_page(rendered):
+            return rendered
+    for _ in range(3):  # to within 0.07 of the largest
+        middle = round((low + high) / 2, 3)
+        candidate = lay_out(middle)
+        if pdf.fits_one_page(candidate):
+            low, rendered = middle, candidate
         else:
-            key = ("posters", index, *_split_field(spilled))
-            where = f"`{spilled}` and what follows run onto a second page"
-        raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: {where}; shorten the headline or the points")])
+            high = middle
     return rendered
 
 

@@ -319,6 +319,7 @@ class Labels(Model):
     colophon_adapted_from: Text
     colophon_publisher: Text
     colophon_partners: Text
+    colophon_pictograms: Text = "Pictograms"
     network_map_personal: Text
     network_map_professional: Text
     network_map_positions: Annotated[list[Text], Field(min_length=5, max_length=5)]

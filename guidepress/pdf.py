@@ -212,6 +212,21 @@ def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, floa
         yield from _printed(child)
 
 
+def fits_one_page(rendered: Rendered) -> bool:
+    """One page, and no box past its bottom (a flex sheet grows past the page, unsplit)."""
+    if len(rendered.pages.pages) != 1:
+        return False
+    page = rendered.pages.pages[0]
+    return all(bottom <= page.height + 0.5 for bottom in _box_bottoms(page._page_box))
+
+
+def _box_bottoms(box: object) -> Iterator[float]:
+    for child in getattr(box, "children", []) or []:
+        if isinstance(child, boxes.Box) and child.position_y is not None:
+            yield child.position_y + child.margin_height()
+        yield from _box_bottoms(child)
+
+
 def overflowing_field(rendered: Rendered) -> str | None:
     """Name the first `data-field` element that spilled past the first page."""
     for page in rendered.pages.pages[1:]:

@@ -226,11 +226,16 @@ def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Bran
     return Document(f"guide-{profile.name}.pdf", html, "booklet")
 
 
+# Type scales of a poster's message: the kit searches the largest that fits, between
+# POSTER_SCALE_MIN (the type at its minimum sizes) and POSTER_SCALE_MAX
+POSTER_SCALE, POSTER_SCALE_MIN, POSTER_SCALE_MAX = 1.0, 0.8, 1.35
+
+
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
-                  poster: Poster, profile: Profile) -> Document:
-    """Render one A3 poster."""
+                  poster: Poster, profile: Profile, scale: float = POSTER_SCALE) -> Document:
+    """Render one A3 poster, its message's type multiplied by `scale`."""
     html = env.get_template("poster.html.j2").render(
-        guide=guide, brand=brand, labels=guide.labels, poster=poster, profile=profile,
+        guide=guide, brand=brand, labels=guide.labels, poster=poster, profile=profile, scale=scale,
         icon=pictograms(brand, profile), brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     return Document(f"poster-{poster.id}{suffix}.pdf", html, "poster")

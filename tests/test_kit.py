@@ -106,7 +106,8 @@ def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, la
         assert round(min(sizes), 2) >= 28, f"{path.name}: text below 28 pt"
         assert max(sizes) >= 70, f"{path.name}: no headline at 70 pt or more"
         big = "".join(c["text"] for c in page_chars if c["size"] >= 70)
-        assert re.sub(r"\s", "", big) == re.sub(r"\s", "", poster.headline)
+        # the headline, and on some layouts the statistic or the verdict, are the large text
+        assert re.sub(r"\s", "", poster.headline) in re.sub(r"\s", "", big)
 
 
 @pytest.mark.parametrize("brand", BRANDS)

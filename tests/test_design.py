@@ -1,0 +1,201 @@
+"""Issue 16, campaign design: pictograms, poster layouts per message, cover, booklet fill."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pdfplumber
+import pytest
+
+from guidepress import icons, kit, pdf, render
+from guidepress.problems import InputErrors
+from tests.conftest import BRANDS, ROOT
+from tests.pdfs import MM, chars, page_texts
+
+POSTERS = "content/fr/posters.yaml"
+SECRET = "content/fr/sections/05-secret.yaml"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(project: Path) -> list[str]:
+    with pytest.raises(InputErrors) as caught:
+        kit.prepare(kit.Project(project), ["default"], ["fr"])
+    return [str(error) for error in caught.value.errors]
+
+
+def line_of(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+# --- 1. pictograms -------------------------------------------------------------------
+
+def test_unknown_pictogram_names_file_line_key_and_close_names(scratch_project: Path) -> None:
+    edit(scratch_project / POSTERS, 'icon: "speakerphone"', 'icon: "speakerfone"')
+    edit(scratch_project / SECRET, 'icon: "user-shield"', 'icon: "user-sheild"')
+    found = problems(scratch_project)
+    poster_line = line_of(scratch_project / POSTERS, '    icon: "speakerfone"')
+    rule_line = line_of(scratch_project / SECRET, '    icon: "user-sheild"')
+    assert f'{POSTERS}:{poster_line}: posters[0].icon: "speakerfone" is not a pictogram name; ' \
+        'did you mean "speakerphone"? (names are those of Tabler Icons, ' \
+        'see https://tabler.io/icons)' in found
+    assert any(p.startswith(f'{SECRET}:{rule_line}: blocks[1].icon: "user-sheild" is not a '
+                            'pictogram name; did you mean "user-shield"') for p in found), found
+
+
+def test_pictogram_name_cannot_reach_outside_the_icon_set() -> None:
+    for name in ("../../../package", "/etc/passwd", "outline/lock", "lock.svg"):
+        with pytest.raises(ValueError, match="is not a pictogram name"):
+            icons.check_icon(name)
+
+
+def test_pictograms_come_from_the_npm_package_with_its_licence() -> None:
+    assert icons.ICON_FOLDER.is_relative_to(ROOT / "node_modules" / "@tabler" / "icons")
+    assert "MIT License" in icons.ICON_LICENCE.read_text(encoding="utf-8")
+    assert '"@tabler/icons"' in (ROOT / "package.json").read_text(encoding="utf-8")
+    assert '"node_modules/@tabler/icons"' in (ROOT / "package-lock.json").read_text()
+
+
+def _svg(data_url: str) -> str:
+    return base64.b64decode(data_url.split(",", 1)[1]).decode()
+
+
+def test_pictograms_are_drawn_in_brand_colours_and_in_cmyk_for_print(project) -> None:
+    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    _env, _fetcher, printing, screen = kit._tools(project, edition)
+    brand = edition.brand
+    on_screen = _svg(render.pictograms(brand, screen)("lock", "accent"))
+    assert f'stroke="{brand.colours.accent}"' in on_screen and "currentColor" not in on_screen
+    printed = _svg(render.pictograms(brand, printing)("lock", "primary"))
+    separated = render.cmyk(brand.colours.primary, edition.ticket.icc_profile)
+    assert f'stroke="{separated}"' in printed and "#" not in printed.split("<path", 1)[1]
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_rule_pictograms_print_as_vectors_in_the_primary_cmyk(built: Path, brand: str) -> None:
+    path = built / brand / "fr" / "guide-print.pdf"
+    texts = page_texts(path)
+    index = next(i for i, t in enumerate(texts) if "Je sais que changer les noms" in t)
+    with pdfplumber.open(path) as document:
+        curves = document.pages[index].curves
+    strokes = [tuple(c["stroking_color"]) for c in curves if c.get("stroke")
+               and isinstance(c.get("stroking_color"), (list, tuple))]
+    # three rule pictograms and the section's, several strokes each, all in 4 inks
+    assert len(strokes) >= 9 and all(len(colour) == 4 for colour in strokes)
+
+
+def test_licence_of_the_pictograms_is_credited_in_the_guide(built: Path) -> None:
+    text = " ".join(" ".join(page_texts(built / "default/en/guide-screen.pdf")).split())
+    assert "Tabler Icons" in text and "MIT" in text
+    html = (built / "default/fr/web/index.html").read_text(encoding="utf-8")
+    assert "Tabler Icons" in html
+
+
+# --- 2. poster layouts ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def laid_out_posters(project) -> dict[str, pdf.Rendered]:
+    """The print posters of two editions as the kit lays them out (largest scale that fits)."""
+    found = {}
+    for brand, lang in (("default", "fr"), ("gh-port-lumiere", "en")):
+        (edition,) = kit.prepare(project, [brand], [lang])
+        env, fetcher, printing, _screen = kit._tools(project, edition)
+        for index, poster in enumerate(edition.guide.posters):
+            found[f"{brand}/{lang}/{poster.id}"] = kit._poster(
+                env, edition.guide, edition.brand, poster, index, printing, fetcher, ROOT)
+    return found
+
+
+def _find(box: object, css_class: str) -> object | None:
+    element = getattr(box, "element", None)
+    if element is not None and css_class in (element.get("class") or "").split():
+        return box
+    for child in getattr(box, "children", []) or []:
+        found = _find(child, css_class)
+        if found is not None:
+            return found
+    return None
+
+
+def _border_top(box) -> float:
+    return box.position_y + box.margin_top
+
+
+def _border_bottom(box) -> float:
+    return box.position_y + box.margin_top + box.border_height()
+
+
+def test_every_layout_is_used_by_the_demo_posters(laid_out_posters) -> None:
+    classes = {re.search(r'class="poster-sheet poster-layout-(\w+)', r.document.html)[1]
+               for name, r in laid_out_posters.items() if name.startswith("default/fr/")}
+    assert classes == {"points", "statistic", "myth", "slogan", "contacts"}
+
+
+def test_poster_message_is_centred_between_header_and_footer(laid_out_posters) -> None:
+    for name, rendered in laid_out_posters.items():
+        page = rendered.pages.pages[0]._page_box
+        header, footer = _find(page, "poster-header"), _find(page, "poster-footer")
+        message = _find(page, "poster-message")
+        parts = [c for c in message.children if c.element is not None]
+        above = (min(_border_top(c) for c in parts) - _border_bottom(header)) * pdf.PX_TO_MM
+        below = (_border_top(footer) - max(_border_bottom(c) for c in parts)) * pdf.PX_TO_MM
+        assert abs(above - below) < 12, (name, round(above), round(below))
+
+
+def test_posters_have_no_dead_band(laid_out_posters) -> None:
+    """The message's type is scaled to fill the sheet: no empty band of 50 mm or more
+    between two printed things (it was 57 to 80 mm with one type size for all)."""
+    for name, rendered in laid_out_posters.items():
+        assert pdf.fits_one_page(rendered), name
+        items = sorted((p.box_mm[1], p.box_mm[1] + p.box_mm[3])
+                       for p in pdf.placements(rendered))
+        bottom, largest = items[0][1], 0.0
+        for top, end in items[1:]:
+            largest, bottom = max(largest, top - bottom), max(bottom, end)
+        assert largest < 50, (name, round(largest))
+        scale = float(re.search(r"--gp-poster-scale: ([0-9.]+)", rendered.document.html)[1])
+        assert render.POSTER_SCALE_MIN <= scale <= render.POSTER_SCALE_MAX
+
+
+def test_who_to_call_poster_shows_contacts_large_and_not_again_in_the_footer(built: Path
+                                                                            ) -> None:
+    (page_chars,) = chars(built / "default/fr/poster-qui-prevenir.pdf")
+    text = "".join(c["text"] for c in page_chars)
+    assert text.count("0199001234") + text.count("01 99 00 12 34") == 1
+    assert text.count("communication@ch-val-fleuri.example") == 1
+    phone = [c for c in page_chars if c["text"].isdigit()]
+    assert phone and min(c["size"] for c in phone) >= 48
+    # the other posters keep the contact footer
+    (other,) = chars(built / "default/fr/poster-secret.pdf")
+    assert "communication@ch-val-fleuri.example" in "".join(c["text"] for c in other)
+
+
+def test_statistic_and_myth_posters_show_the_figure_and_the_verdict_large(built: Path) -> None:
+    (statistic,) = chars(built / "default/fr/poster-tous-en-ligne.pdf")
+    assert "35" in "".join(c["text"] for c in statistic if c["size"] >= 200)
+    assert "SocialBakers" in "".join(c["text"] for c in statistic)
+    (myth,) = chars(built / "default/en/poster-public.pdf")
+    assert "True" in "".join(c["text"] for c in myth if c["size"] >= 100)
+
+
+def test_layout_without_its_content_is_an_error_naming_the_poster(scratch_project: Path
+                                                                    ) -> None:
+    edit(scratch_project / POSTERS, 'layout: "myth"\n    verdict: "true"\n',
+         'layout: "statistic"\n')
+    index = [line.strip() for line in
+             (scratch_project / POSTERS).read_text().splitlines()].index('- id: "public"')
+    assert f'{POSTERS}:{index + 1}: posters[4]: the layout "statistic" needs a `statistic`; ' \
+        "add one, or choose another layout" in problems(scratch_project)
+
+
+def test_unknown_layout_lists_the_layouts(scratch_project: Path) -> None:
+    edit(scratch_project / POSTERS, 'layout: "slogan"', 'layout: "banner"')
+    line = line_of(scratch_project / POSTERS, '    layout: "banner"')
+    assert f"{POSTERS}:{line}: posters[0].layout: \"banner\" is not allowed here; use one of: " \
+        "'points', 'statistic', 'myth', 'slogan' or 'contacts'" in problems(scratch_project)
