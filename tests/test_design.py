@@ -199,3 +199,106 @@ def test_unknown_layout_lists_the_layouts(scratch_project: Path) -> None:
     line = line_of(scratch_project / POSTERS, '    layout: "banner"')
     assert f"{POSTERS}:{line}: posters[0].layout: \"banner\" is not allowed here; use one of: " \
         "'points', 'statistic', 'myth', 'slogan' or 'contacts'" in problems(scratch_project)
+
+
+# --- 3. cover and brand options ------------------------------------------------------
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_cover_composes_the_guides_pictograms_in_brand_colours(built: Path, brand: str
+                                                              ) -> None:
+    path = built / brand / "fr" / "guide-print.pdf"
+    with pdfplumber.open(path) as document:
+        cover = document.pages[0]
+        title = [c for c in cover.chars if c["size"] >= 30]
+        strokes = [c for c in cover.curves if c.get("stroke")]
+        fills = {tuple(c["non_stroking_color"]) for c in cover.rects + cover.curves
+                 if c.get("fill") and isinstance(c.get("non_stroking_color"), (list, tuple))}
+    assert "".join(c["text"] for c in title).replace(" ", "").startswith("Lesréseaux")
+    assert len(strokes) >= 9 * 2  # nine sections' pictograms, two strokes or more each
+    assert len(fills) >= 3  # primary, accent, tint and paper tiles
+
+
+def test_logo_contains_name_hides_the_repeated_name(scratch_project: Path) -> None:
+    edit(scratch_project / "brands/default/brand.yaml", 'file: "logo.svg"',
+         'file: "logo.svg"\n  size: "large"')
+    assert any("logo.size: unknown key" in p for p in problems(scratch_project))
+    edit(scratch_project / "brands/default/brand.yaml", '\n  size: "large"',
+         '\nlogo_contains_name: true\nlogo_size: "large"')
+    project = kit.Project(scratch_project)
+    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    env, _fetcher, printing, screen = kit._tools(project, edition)
+    guide, brand = edition.guide, edition.brand
+    for html in (render.render_booklet(env, guide, brand, printing).html,
+                 render.render_poster(env, guide, brand, guide.posters[0], screen).html):
+        assert 'class="cover-establishment"' not in html
+        assert 'class="poster-establishment"' not in html
+        assert 'class="back-establishment"' not in html
+        assert "--gp-logo-scale: 1.4;" in html
+
+
+# --- 6. separators and phone numbers -------------------------------------------------
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_no_line_ends_on_a_separator_and_phones_never_break(built: Path, brand: str) -> None:
+    phones = {"default": ["01 99 00 12 34", "01 99 00 12 00"],
+              "gh-port-lumiere": ["02 99 00 45 67"]}[brand]
+    for path in sorted((built / brand).glob("*/*.pdf")):
+        for number, text in enumerate(page_texts(path), start=1):
+            lines = [line.rstrip() for line in text.splitlines()]
+            assert not [line for line in lines if line.endswith("·")], (path.name, number)
+            flat = " ".join(text.split())
+            for phone in phones:
+                assert flat.count(phone) == sum(line.count(phone) for line in lines), \
+                    (path.name, number, phone)
+
+
+# --- 4. booklet flow -----------------------------------------------------------------
+
+PAGE_TOP_MM, PAGE_BOTTOM_MM = 15, 210 - 17  # the booklet's page area (booklet.css @page)
+
+
+def page_fills(path: Path) -> list[tuple[float, str]]:
+    """How much of each page's area its laid-out content spans, top to bottom, from the
+    PDF's glyphs, images and drawn boxes (running heads and folios left out)."""
+    fills = []
+    with pdfplumber.open(path) as document:
+        for page in document.pages:
+            top, bottom = PAGE_TOP_MM * MM, PAGE_BOTTOM_MM * MM
+            spans = [(o["top"], o["bottom"]) for o in
+                     page.chars + page.images + page.rects + page.curves + page.lines
+                     if o["top"] >= top - 1 and o["bottom"] <= bottom + 1]
+            filled = (max(b for _t, b in spans) - min(t for t, _b in spans)) if spans else 0
+            fills.append((filled / (bottom - top), page.extract_text() or ""))
+    return fills
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_booklet_page_is_at_least_40_percent_filled(built: Path, brand: str, lang: str
+                                                          ) -> None:
+    fills = page_fills(built / brand / lang / "guide-screen.pdf")
+    notes = {"fr": "Notes", "en": "Notes"}[lang]
+    thin = [(number, round(fill * 100)) for number, (fill, text) in enumerate(fills, start=1)
+            if fill < 0.40 and number not in (1, len(fills))  # cover and back cover
+            and text.split("\n")[0].strip() != notes]  # deliberate note pages
+    assert thin == [], thin
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_network_map_labels_are_large_unhyphenated_and_columns_not_empty(built: Path,
+                                                                        brand: str) -> None:
+    path = built / brand / "fr" / "guide-print.pdf"
+    texts = page_texts(path)
+    index = next(i for i, t in enumerate(texts) if "Plutôt personnel" in t)
+    with pdfplumber.open(path) as document:
+        page = document.pages[index]
+        words = page.extract_words(keep_blank_chars=False)
+        labels = [w for w in words if w["text"] in ("Personnel", "Facebook", "LinkedIn",
+                                                    "Viadeo", "Blogs")]
+        assert labels and min(w["bottom"] - w["top"] for w in labels) >= 8 * 0.7
+        sizes = {round(c["size"], 1) for c in page.chars
+                 if c["text"] in "FacebookLinkedInViadeo" and c["top"] > labels[0]["top"] - 50}
+    assert min(sizes) >= 8
+    lines = texts[index].splitlines()
+    assert not [line for line in lines if re.search(r"\w-$", line.strip())], lines
+    assert "Mixte" not in texts[index]  # no network is "mixed": that column is dropped
