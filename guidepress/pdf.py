@@ -200,9 +200,14 @@ def _manage_rgb(writer: PdfWriter) -> None:
             visit(page["/Resources"].get_object())
 
 
+_FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
+
+
 def _identifier(rendered: Rendered) -> bytes:
-    """A stable PDF identifier: the same inputs give the same bytes."""
-    return hashlib.sha256(rendered.document.html.encode()).hexdigest()[:32].encode()
+    """A stable PDF identifier: the same inputs give the same bytes, wherever the project
+    and the fonts sit on disk (a queue's workers unpack them into temporary folders)."""
+    html = _FILE_URL.sub(lambda url: url.group(1), rendered.document.html)
+    return hashlib.sha256(html.encode()).hexdigest()[:32].encode()
 
 
 def _finish_for_print(data: bytes, ticket: PrinterTicket, identifier: bytes) -> bytes:
