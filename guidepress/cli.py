@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from guidepress import kit, progress, scaffold, validate, workers
 from guidepress.problems import InputErrors, RenderError
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
               args.port)
         return 0
+    if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
+        print("--queue: give the queue's address as redis://[:password@]host:port/db",
+              file=sys.stderr)
+        return 2
     if args.command == "worker":
         return _worker(args)
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]

@@ -77,7 +77,7 @@ def connect(url: str) -> redis.Redis:
 
 def _without(url: str, exc: BaseException) -> str:
     """An error's text with the URL's password removed, should a library quote it."""
-    text = str(exc)
+    text = str(exc).rstrip(".")
     password = urlsplit(url).password
     return text.replace(password, "***") if password else text
 
@@ -340,8 +340,11 @@ def render_job(request: dict) -> dict:
     if settings.storage.has_outputs(job.inputs):
         return {"status": "stored"}  # another worker made it meanwhile
     if job.tool != manifest.tool_version():
-        raise _failed(f"this worker runs {manifest.tool_version()}, but the build was "
-                      f"prepared with {job.tool}; install the same version everywhere")
+        mine, theirs = manifest.tool_version().split("; "), job.tool.split("; ")
+        differ = [f"{here} here, {there} there" for here, there in zip(mine, theirs)
+                  if here != there] or [f"{job.tool[:200]} there"]
+        raise _failed("this worker's versions differ from those the build was prepared "
+                      f"with: {', '.join(differ)}; install the same version everywhere")
     try:
         data = settings.storage.get_snapshot(job.snapshot)
         with tempfile.TemporaryDirectory(prefix="guidepress-job-") as folder:
