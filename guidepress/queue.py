@@ -250,7 +250,8 @@ def _failure(job: Job, status: JobStatus) -> str:
     message = job.get_meta(refresh=False).get("failure")
     if message:
         return f"{message} (tried twice)"
-    text = (job.exc_info or "").strip()
+    result = job.latest_result()
+    text = (result.exc_string or "").strip() if result else ""
     if "AbandonedJobError" in text:
         return ("the worker stopped in the middle of this document twice (killed, or its "
                 "machine lost); see the workers' logs")

@@ -11,6 +11,7 @@ packages=(
   ghostscript libgs-common  # total ink measurement; default_cmyk.icc for the printer ticket
   poppler-utils qpdf        # pdftoppm, pdffonts, pdfinfo, qpdf --check: looking at and checking PDFs
   chromium                  # the web edition, tested in a real browser
+  redis-server              # the job queue of `build.py --queue` (tests start their own)
 )
 if ! command -v npm >/dev/null; then
   packages+=(nodejs npm)    # axe-core, the accessibility checker run inside Chromium
