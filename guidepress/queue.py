@@ -131,7 +131,7 @@ class Runner:
         queue = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
         waiting: list[tuple[int, Target, str]] = []
         for index, (target, inputs) in enumerate(to_render):
-            stored = self.storage.get_outputs(inputs) if self.reuse else None
+            stored = self._stored(inputs) if self.reuse else None
             if stored is None:
                 waiting.append((index, target, inputs))
             else:
@@ -151,6 +151,13 @@ class Runner:
         finally:
             if pending:  # Ctrl-C, or the build stopped: take back what was not done
                 _cancel(connection, list(pending))
+
+    def _stored(self, inputs: str) -> Stored | None:
+        try:
+            return self.storage.get_outputs(inputs)
+        except StorageError as exc:
+            raise QueueError(f"{exc}; delete that folder of the storage and build again") \
+                from None
 
     def _enqueue(self, project: Project, queue: Queue, waiting: list[tuple[int, Target, str]],
                  limits: workers.Limits) -> dict[str, int]:
@@ -212,12 +219,13 @@ class Runner:
                 return workers.Outcome(index, input_errors=[
                     InputError(**error) for error in result.get("errors", [])],
                     seconds=seconds)
-            stored = self.storage.get_outputs(inputs)
+            stored = self._stored(inputs)
             if stored is None:
                 return workers.Outcome(index, failure="the worker said it was done, but its "
                                        "outputs are not in the storage: do the workers use "
                                        "the same --storage as this command?", seconds=seconds)
-            return _from_storage(index, target, stored, seconds)
+            return _from_storage(index, target, stored,
+                                 float(stored.record.get("seconds", seconds)))
         if job is None:
             return workers.Outcome(index, failure="the job disappeared from the queue",
                                    seconds=seconds)

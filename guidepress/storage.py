@@ -140,18 +140,17 @@ class FolderStorage:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise StorageError(f"the outputs {inputs[:12]} in the storage cannot be read: "
-                               f"{exc}") from None
+            raise StorageError(f"the outputs in {folder} cannot be read: {exc}") from None
         files = {}
         for name, digest in record.pop("files", {}).items():
             try:
                 data = (folder / _key(digest)).read_bytes()
             except OSError as exc:
-                raise StorageError(f"the outputs {inputs[:12]} in the storage lack {name} "
+                raise StorageError(f"the outputs in {folder} lack {name} "
                                    f"({exc.strerror})") from None
             if sha256(data) != digest:
-                raise StorageError(f"{name} of the outputs {inputs[:12]} in the storage does "
-                                   "not match its hash; it was altered or damaged")
+                raise StorageError(f"{name} of the outputs in {folder} does not match its "
+                                   "hash; it was altered or damaged")
             files[name] = data
         return Stored(files, record)
 

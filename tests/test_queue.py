@@ -389,3 +389,16 @@ def test_storage_checks_what_it_returns(tmp_path: Path):
     shared.put_outputs(inputs, storage.Stored({"web/index.html": b"other"}))  # first stays
     assert shared.get_outputs(inputs).files == {"web/index.html": b"<html>"}
     assert [p.name for p in (tmp_path / "outputs").iterdir()] == [inputs]
+
+
+def test_damaged_outputs_in_the_storage_are_a_clear_error(tmp_path: Path):
+    shared = storage.FolderStorage(tmp_path)
+    inputs = "b" * 64
+    shared.put_outputs(inputs, storage.Stored({"web/index.html": b"<html>"}))
+    (tmp_path / "outputs" / inputs / storage.sha256(b"<html>")).write_bytes(b"<evil>")
+    runner = queue.Runner("redis://127.0.0.1:1/0", shared)
+    with pytest.raises(queue.QueueError) as error:
+        runner._stored(inputs)
+    assert str(error.value) == (f"web/index.html of the outputs in {tmp_path}/outputs/{inputs} "
+                                "does not match its hash; it was altered or damaged; delete "
+                                "that folder of the storage and build again")
