@@ -172,6 +172,7 @@ def queued(batch_project: Path, local_build: Path, redis_url: str, store: Path,
                 break
         time.sleep(0.05)
     name, process, job_id = victim
+    _wait_for(lambda: len(_tree(process.pid)) >= 3, 30, "the work horse and its child")
     killed = _kill_tree(process.pid)
     stdout, stderr = submitter.communicate(timeout=600)
     return {"output": output, "code": submitter.returncode, "stdout": stdout,
@@ -201,7 +202,7 @@ def test_a_worker_killed_mid_job_has_its_job_retried_on_the_other(queued, worker
     killed_log = worker_logs[queued["killed"]][1].read_text()
     other_log = worker_logs[other][1].read_text()
     job = queued["job"]
-    assert len(queued["killed_pids"]) >= 2  # the worker and the work horse rendering
+    assert len(queued["killed_pids"]) >= 3  # the worker, its work horse, the bounded child
     assert f"Job OK ({job})" not in killed_log  # killed before it could finish
     assert re.search(rf"guidepress: \S+/fr booklet \({job}\)", other_log)
     assert f"Job OK ({job})" in other_log
