@@ -1,9 +1,9 @@
 """Builds on the job queue: a real redis-server, two `build.py worker` processes each in an
 empty folder (as if on two machines), and the same batch built locally to compare with.
 
-One batch of 6 establishments (French, two posters each to keep the time down) goes
-through the queue once, with one worker killed (kill -9) in the middle of a booklet; the
-tests then look at what it left.
+One batch of 6 establishments (French, three sections and two posters, to keep the time
+down) goes through the queue once, with one worker killed (kill -9) in the middle of a
+booklet; the tests then look at what it left.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def batch_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project with 6 establishments and two posters per guide."""
+    """A copy of the project with 6 establishments, three sections and two posters."""
     root = tmp_path_factory.mktemp("project")
     for name in ("content", "brands", "templates", "printers"):
         shutil.copytree(ROOT / name, root / name)
@@ -75,6 +75,9 @@ def batch_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text = posters.read_text(encoding="utf-8")
         items = re.split(r"(?m)^(?=  - id: )", text)
         posters.write_text(items[0] + items[1] + items[-1], encoding="utf-8")  # 2 posters
+    for sections in root.glob("content/**/sections"):  # a shorter booklet
+        for path in sorted(sections.glob("*.yaml"))[3:]:
+            path.unlink()
     return root
 
 
@@ -403,3 +406,20 @@ def test_damaged_outputs_in_the_storage_are_a_clear_error(tmp_path: Path):
     assert str(error.value) == (f"web/index.html of the outputs in {tmp_path}/outputs/{inputs} "
                                 "does not match its hash; it was altered or damaged; delete "
                                 "that folder of the storage and build again")
+
+
+def test_the_inputs_hash_does_not_depend_on_where_the_project_is(tmp_path: Path):
+    """Two checkouts in different folders share one storage: same inputs, same hash."""
+    from guidepress import manifest
+    from guidepress.plan import plan
+
+    hashes = []
+    for place in ("here", "elsewhere/deeper"):
+        root = tmp_path / place
+        for name in ("content", "brands", "templates", "printers"):
+            shutil.copytree(ROOT / name, root / name)
+        project = kit.Project(root)
+        editions = kit.prepare(project, ["gh-port-lumiere"], ["fr"])
+        hashes.append([manifest.inputs_hash(project.templates, target, "")
+                       for target in plan(editions)])
+    assert hashes[0] == hashes[1] and len(set(hashes[0])) == len(hashes[0])
