@@ -15,6 +15,7 @@ The goals are printed beside the figures, not asserted: these machines are noisy
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import socket
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from guidepress import kit  # noqa: E402
 
+TODAY = datetime.date.today()
 COLOURS = ["#1F4E79", "#0F5E59", "#5B2C6F", "#7B241C", "#1B4F72", "#186A3B", "#6E2C00",
            "#283747", "#4A235A", "#0E6251"]
 
@@ -79,7 +81,8 @@ def make_project(project: Path, count: int) -> Path:
 def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
-    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True)
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True,
+                        today=TODAY)
     cold = time.perf_counter() - started
     assert not outcome.failures, outcome.failures
     documents = work / "html"
@@ -98,7 +101,7 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
 def noop_rebuild(project: Path, work: Path) -> tuple[float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
-    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1)
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, today=TODAY)
     noop = time.perf_counter() - started
     assert outcome.built == 0 and outcome.skipped == outcome.targets, outcome
     started = time.perf_counter()
@@ -114,7 +117,7 @@ def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outc
     for jobs in (1, 2):
         started = time.perf_counter()
         outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
-                            force=True)
+                            force=True, today=TODAY)
         timings.append(time.perf_counter() - started)
         assert not outcome.failures, outcome.failures
     pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*.pdf"))
@@ -150,7 +153,7 @@ def queue_batch(project: Path, work: Path, count: int) -> float:
                               say=lambda text: None)
         started = time.perf_counter()
         outcome = kit.build(kit.Project(project), slugs, None, work / "batch-queue",
-                            force=True, runner=runner)
+                            force=True, today=TODAY, runner=runner)
         seconds = time.perf_counter() - started
         assert not outcome.failures, outcome.failures
         return seconds

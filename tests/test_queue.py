@@ -26,6 +26,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from conftest import TODAY
 from guidepress import kit, queue, scaffold, snapshot, storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +151,8 @@ def _submit(project: Path, output: Path, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def local_build(batch_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("local")
-    outcome = kit.build(kit.Project(batch_project), BRANDS, ["fr"], output, jobs=2)
+    outcome = kit.build(kit.Project(batch_project), BRANDS, ["fr"], output, jobs=2,
+                        today=TODAY)
     assert outcome.failures == [] and outcome.built == 6 * 4
     return output
 
@@ -287,7 +289,7 @@ def test_a_job_that_fails_twice_fails_alone(batch_project: Path, queued, redis_u
     runner = queue.Runner(redis_url, Forgetful(store), say=lambda text: None)
     try:
         outcome = kit.build(kit.Project(batch_project), [*BRANDS, "ch-perdu"], ["fr"],
-                            tmp_path, runner=runner)
+                            tmp_path, today=TODAY, runner=runner)
     finally:
         shutil.rmtree(batch_project / "brands" / "ch-perdu")
     failed = dict(outcome.failures)
