@@ -160,21 +160,25 @@ def local_build(batch_project: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="module")
 def queued(batch_project: Path, local_build: Path, redis_url: str, store: Path,
            worker_logs, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The batch through the queue; the worker that starts a booklet first is killed."""
+    """The batch through the queue, with one worker killed (kill -9) mid-booklet."""
     output = tmp_path_factory.mktemp("queued")
     started = time.monotonic()
     submitter = subprocess.Popen(_submit(batch_project, output, "--queue", redis_url,
                                          "--storage", str(store)),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The worker that starts the 4th booklet is killed: late enough that both workers
+    # shared most of the batch, early enough that the job is mid-render.
     booklet = re.compile(r"guidepress: \S+/fr booklet \(([0-9a-f-]+)\)")
+    seen: set[str] = set()
     victim = None
     while victim is None:
         assert submitter.poll() is None, submitter.communicate()
         for name, (process, log) in worker_logs.items():
-            found = booklet.search(log.read_text())
-            if found:
-                victim = (name, process, found.group(1))
-                break
+            for job_id in booklet.findall(log.read_text()):
+                if job_id not in seen:
+                    seen.add(job_id)
+                    if len(seen) >= 4:
+                        victim = (name, process, job_id)
         time.sleep(0.05)
     name, process, job_id = victim
     _wait_for(lambda: len(_tree(process.pid)) >= 3, 30, "the work horse and its child")
