@@ -357,10 +357,19 @@ def test_a_snapshot_is_deterministic_and_unpacks_safely(batch_project: Path, tmp
     first = snapshot.make(project, edition, "default")
     assert snapshot.make(project, edition, "default") == first
     meta = snapshot.extract(first, tmp_path / "a")
-    assert meta["icc"] == "icc/default_cmyk.icc" and meta["brand"] == "gh-port-lumiere"
+    icc = edition.ticket.icc_profile.resolve()
+    inside = icc.relative_to((batch_project / "printers").resolve()).as_posix()
+    assert meta["icc"] == f"printers/{inside}" and meta["brand"] == "gh-port-lumiere"
+    assert (tmp_path / "a" / meta["icc"]).read_bytes() == icc.read_bytes()
     assert (tmp_path / "a/brands/gh-port-lumiere/brand.yaml").is_file()
     assert (tmp_path / "a/printers/default.yaml").is_file()
     assert not (tmp_path / "a/brands/default").exists()  # only this brand's folder
+    # a ticket naming a system profile: the profile travels in the snapshot all the same
+    system = kit.prepare(project, ["gh-port-lumiere"], ["fr"], "ghostscript")[0]
+    meta = snapshot.extract(snapshot.make(project, system, "ghostscript"), tmp_path / "b")
+    assert meta["icc"] == "icc/default_cmyk.icc"
+    assert (tmp_path / "b/icc/default_cmyk.icc").read_bytes() == \
+        Path("/usr/share/color/icc/ghostscript/default_cmyk.icc").read_bytes()
 
 
 @pytest.mark.parametrize("name, kind, message", [
