@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
+import zlib
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,10 +88,13 @@ def _length(value: str | None) -> float:
 
 
 def _check_raster(name: str, data: bytes) -> None:
-    """Decode every pixel: a file whose header is fine but whose data is not is refused.
+    """Refuse an image whose pixels do not all decode, or that has too many of them.
 
     Pillow's own limit (MAX_IMAGE_PIXELS) is left alone, as it is shared by the whole
-    process; ours is checked on the size read from the header, before decoding.
+    process; ours is checked on the size read from the header, before decoding. Pillow
+    cannot be trusted to report damaged data either: WeasyPrint, once imported, makes it
+    accept truncated images for the whole process. So the compressed data is checked
+    here: a PNG's is inflated completely, a JPEG's must reach its end marker.
     """
     try:
         with warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning):
@@ -100,13 +105,87 @@ def _check_raster(name: str, data: bytes) -> None:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         width, height = 0, 0  # so large that Pillow would not even open it
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow on damaged data
-        raise ValueError(f'"{name}" is damaged: its pixels cannot be read ({exc}); export '
-                         "the image again") from None
+        raise ValueError(_damaged(name, str(exc))) from None
     allowed = f"the {MAX_PIXELS // 1_000_000} million allowed"
     if not width:
         raise ValueError(f'"{name}" has more pixels than {allowed}')
     if width * height > MAX_PIXELS:
         raise ValueError(f'"{name}" is {width}×{height} pixels, more than {allowed}')
+    problem = _png_problem(data) if data.startswith(_MAGIC[".png"][0]) else _jpeg_problem(data)
+    if problem:
+        raise ValueError(_damaged(name, problem))
+
+
+def _damaged(name: str, reason: str) -> str:
+    return f'"{name}" is damaged: its pixels cannot be read ({reason}); export the image again'
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))  # x, y, step x, step y of each interlacing pass
+
+
+def _png_problem(data: bytes) -> str | None:
+    """Check every chunk's checksum, then inflate the pixel data to its exact size.
+
+    Each row must start with one of the five PNG filter types.
+    """
+    chunks: dict[bytes, list[bytes]] = {}
+    position = 8
+    while position + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        crc = data[position + 8 + length:position + 12 + length]
+        if len(body) < length or len(crc) < 4:
+            return "the file is cut short"
+        if zlib.crc32(kind + body) != struct.unpack(">I", crc)[0]:
+            return f"the checksum of its {kind.decode('latin-1')} part is wrong"
+        chunks.setdefault(kind, []).append(body)
+        position += 12 + length
+        if kind == b"IEND":
+            break
+    if b"IHDR" not in chunks or b"IEND" not in chunks:
+        return "the file is cut short"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB",
+                                                                  chunks[b"IHDR"][0][:13])
+    bits = depth * _PNG_CHANNELS.get(colour, 4)
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    rows = [(-(-(width - x) // dx) * bits + 7) // 8 + 1
+            for x, y, dx, dy in passes if width > x and height > y
+            for _ in range(y, height, dy)]
+    return _inflate_rows(b"".join(chunks.get(b"IDAT", [])), rows)
+
+
+def _inflate_rows(compressed: bytes, rows: list[int]) -> str | None:
+    """Inflate the data a piece at a time, checking each row's filter byte on the way."""
+    inflater = zlib.decompressobj()
+    expected, done, row, next_row = sum(rows), 0, 0, 0
+    pending = compressed
+    try:
+        while True:
+            piece = inflater.decompress(pending, 1 << 20)
+            pending = inflater.unconsumed_tail
+            while row < len(rows) and next_row < done + len(piece):
+                if piece[next_row - done] > 4:
+                    return f"row {row + 1} is not valid PNG data"
+                next_row += rows[row]
+                row += 1
+            done += len(piece)
+            if done > expected or (not piece and not pending):
+                break
+    except zlib.error as exc:
+        return f"its pixel data is corrupt: {exc}"
+    if done != expected or not inflater.eof:
+        return f"its pixel data stops after {done} of {expected} bytes"
+    return None
+
+
+def _jpeg_problem(data: bytes) -> str | None:
+    """A JPEG is cut short when no end marker follows the start of its image data."""
+    scan = data.find(b"\xff\xda")
+    if scan < 0 or data.find(b"\xff\xd9", scan) < 0:
+        return "the file is cut short"
+    return None
 
 
 def _check_svg(name: str, data: bytes) -> None:

@@ -269,7 +269,7 @@ def _publish(project: Project, output: Path, targets: list[Target],
             if written or not (output / slug / "proof.pdf").exists():
                 try:
                     sheet = _proof(project, editions_of[slug], output / slug, report)
-                except RenderError as exc:
+                except (RenderError, InputErrors) as exc:  # e.g. a brand template error
                     outcome.failures.append((f"{slug} proof sheet", str(exc)))
                 else:
                     outcome.written += post.publish({"proof.pdf": sheet}, output / slug)

@@ -108,12 +108,15 @@ def _check_contrast(source: SourceFile, colours: models.Colours,
     written = source.data.get("colours") or {}
     for pair in colours.low_contrast():
         fg, bg = pair.foreground, pair.background
-        key = fg if fg in written or bg not in written else bg
+        ink, paper = getattr(colours, fg), getattr(colours, bg)
+        if fg in written or bg not in written:
+            key, pair_text = fg, f"{ink} on colours.{bg} ({paper})"
+        else:
+            key, pair_text = bg, f"colours.{fg} ({ink}) on {paper}"
         errors.append(source.error(
             ("colours", key),
-            f"colours.{fg} {getattr(colours, fg)} on colours.{bg} {getattr(colours, bg)} has a "
-            f"contrast of {pair.ratio:.2f}:1, below the {pair.needed:g}:1 needed (WCAG AA) for "
-            f"{pair.use}; make one of the two darker or lighter"))
+            f"{pair_text} has a contrast of {pair.ratio:.2f}:1, below the {pair.needed:g}:1 "
+            f"needed (WCAG AA) for {pair.use}; make one of the two darker or lighter"))
 
 
 def check_brand_templates(project: Path, folder: Path, families: list[str]
