@@ -324,9 +324,9 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
         if path.suffix.lower() not in allowed_suffixes:
             raise ValueError(f'"{value}" is not a supported file type '
                              f"({', '.join(allowed_suffixes)})")
-        if not path.is_file():
+        if not path.exists():
             raise ValueError(f'the file "{value}" was not found in the brand folder')
-        check_asset(path)
+        check_asset(path)  # a regular file of bounded size, whose bytes match its type
         return path
 
     return BeforeValidator(check)

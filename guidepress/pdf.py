@@ -114,6 +114,7 @@ class Rendered:
     document: Document
     pages: weasyprint.Document
     warnings: list[str]
+    base: Path | None = None  # the project's folder, to name its files in messages
 
 
 @lru_cache(maxsize=1)
@@ -145,7 +146,7 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
             raise RenderError(f"{document.name}: {exc}") from None
-    return Rendered(document, pages, warnings)
+    return Rendered(document, pages, warnings, base_url)
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
@@ -155,7 +156,7 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
     document, instead of leaving it without its logo, bullets or QR code.
     """
     ticket = profile.ticket
-    with _captured_warnings(rendered.document.name, None):
+    with _captured_warnings(rendered.document.name, rendered.base):
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
