@@ -280,6 +280,15 @@ def test_07_a_sound_png_logo_passes(small_project: Path) -> None:
     assert edition.brand.logo.file.name == "logo.png"
 
 
+def test_07_checking_an_image_leaves_pillow_settings_alone(small_project: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 123_456_789)
+    use_logo(small_project, "logo.png", _png(300, 100))
+    kit.prepare(kit.Project(small_project), ["default"], ["fr"])
+    assert Image.MAX_IMAGE_PIXELS == 123_456_789  # shared by the whole process (issue 17)
+
+
 # --- 8: deep nesting ---------------------------------------------------------------------
 
 def test_08_brackets_nested_400_deep_give_a_message(small_project: Path) -> None:
