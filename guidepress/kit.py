@@ -91,8 +91,12 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
-          on_progress: Callable[[Progress], None] | None = None) -> Outcome:
+          on_progress: Callable[[Progress], None] | None = None, *,
+          today: datetime.date) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<lang>/`.
+
+    `today` dates the preflight's age check of statistics; only the command line reads
+    the clock, so that a build (and a test) never depends on the day it runs.
 
     Bad input stops everything before rendering (InputErrors). Targets whose inputs are
     unchanged since the manifest was written are skipped (unless `force`). The others
@@ -107,7 +111,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
         outcome.failures.append((slug, f"{len(errors)} problem(s) in the input; this brand "
                                  "was not built"))
         outcome.rejected += errors
-    reports = brand_reports(editions, max_statistic_age)
+    reports = brand_reports(editions, max_statistic_age, today)
     manifests = {slug: manifest.load(output / slug) for slug in reports}
     entries: dict[str, dict[str, dict]] = {slug: {} for slug in reports}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
@@ -280,11 +284,10 @@ def _publish(project: Project, output: Path, targets: list[Target],
                          output / slug)
 
 
-def brand_reports(editions: list[Edition], max_statistic_age: int
+def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
                   ) -> dict[str, preflight.Report]:
     """Start one preflight report per brand with the checks that need no PDF."""
     reports: dict[str, preflight.Report] = {}
-    today = datetime.date.today()
     for edition in editions:
         slug = edition.brand.slug
         if slug not in reports:
@@ -294,10 +297,10 @@ def brand_reports(editions: list[Edition], max_statistic_age: int
     return reports
 
 
-def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int
-                       ) -> dict[str, preflight.Report]:
+def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int,
+                       today: datetime.date) -> dict[str, preflight.Report]:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
-    reports = brand_reports(editions, max_statistic_age)
+    reports = brand_reports(editions, max_statistic_age, today)
     for edition in editions:
         folder = output / edition.brand.slug / edition.guide.lang
         for path in sorted(folder.glob("*.pdf")):

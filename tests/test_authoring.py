@@ -78,4 +78,7 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     booklet_pages = sum(len(PdfReader(built / brand / lang / "guide-print.pdf").pages)
                         for lang in ("fr", "en"))
     assert images >= booklet_pages + len(outputs) - 2
-    assert "WARNING" in text and "14 years old" in text
+    # Every quoted figure with its date and review, in its edition's words.
+    flat = " ".join(text.split())
+    assert flat.count("(TNS-Sofres, chiffre de 2012, revu en novembre 2026)") == 1
+    assert flat.count("(TNS-Sofres, figure from 2012, reviewed in November 2026)") == 1
