@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from weasyprint.formatting_structure import boxes
 
-from conftest import ROOT
+from conftest import ROOT, TODAY
 from guidepress import kit, pdf, render, workers
 from guidepress.problems import InputErrors
 from test_errors import edit, problems
@@ -318,7 +318,7 @@ def test_09_an_undefined_value_fails_only_that_brand(small_project: Path) -> Non
     brand_template(small_project, "partials/logo.html.j2", "<p>\n{{ brand.slogan }}</p>\n")
     output = small_project / "output"
     outcome = kit.build(kit.Project(small_project), ["default", "gh-port-lumiere"], ["fr"],
-                        output, jobs=2)
+                        output, jobs=2, today=TODAY)
     message = ("brands/default/templates/partials/logo.html.j2:2: this template uses a value "
                "that does not exist ('Brand object' has no attribute 'slogan')")
     assert {str(error) for error in outcome.input_errors} == {message}
