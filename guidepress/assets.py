@@ -68,10 +68,9 @@ def aspect_ratio(path: Path) -> float:
         return width / height if width and height else 1.0
     root = ElementTree.fromstring(data)
     box = (root.get("viewBox") or "").replace(",", " ").split()
-    if len(box) == 4:
-        width, height = float(box[2]), float(box[3])
-    else:
-        width, height = (_length(root.get("width")), _length(root.get("height")))
+    width, height = (_length(box[2]), _length(box[3])) if len(box) == 4 else (0.0, 0.0)
+    if not (width > 0 and height > 0):
+        width, height = _length(root.get("width")), _length(root.get("height"))
     return width / height if width > 0 and height > 0 else 1.0
 
 

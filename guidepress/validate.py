@@ -126,8 +126,14 @@ def check_brand_templates(project: Path, folder: Path, families: list[str]
     if not folder.is_dir():
         return []
     errors: list[InputError] = []
-    for path in sorted(p for p in folder.rglob("*") if not p.is_dir()):
+    for path in sorted(folder.rglob("*")):
         display = path.relative_to(project).as_posix()
+        if path.is_dir():
+            if not path.resolve().is_relative_to(folder.resolve()):  # a linked folder
+                errors.append(InputError(display, 0, "", "this folder is a link to something "
+                                         "outside the brand's templates; put the files "
+                                         "themselves here"))
+            continue
         try:
             data = read_regular_file(path, MAX_TEMPLATE_BYTES, "this file", folder=folder)
             text = data.decode("utf-8") if path.suffix in (".css", ".j2") else ""

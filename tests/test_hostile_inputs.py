@@ -225,6 +225,14 @@ def test_06_a_brand_template_linking_outside_is_refused(small_project: Path) -> 
         "outside its folder; put the file itself in the folder"]
 
 
+def test_06_a_brand_templates_folder_linking_outside_is_refused(small_project: Path) -> None:
+    (small_project / "brands/default/templates").mkdir()
+    (small_project / "brands/default/templates/partials").symlink_to("/etc")
+    assert problems(small_project) == [
+        "brands/default/templates/partials: this folder is a link to something outside the "
+        "brand's templates; put the files themselves here"]
+
+
 def test_06_an_oversized_brand_stylesheet_is_refused(small_project: Path) -> None:
     brand_template(small_project, "css/brand.css", "/* padding */" * 100_000)
     assert problems(small_project) == [
