@@ -61,7 +61,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
     for slug in slugs:
         ticket = None
         try:
-            brand = validate.load_brand(project.root, slug)
+            brand = validate.load_brand(project.root, slug, langs)
             name = printer or brand.printer
             ticket = tickets.get(name) or validate.load_printer(project.root, name)
             tickets[name] = ticket
@@ -215,18 +215,17 @@ def _notify(callback: Callable[[Progress], None] | None, target: Target, status:
 
 
 def _warm_templates(project: Project, editions: list[Edition]) -> None:
-    """Compile each brand's templates once here, so that forked workers inherit them."""
+    """Compile each brand's templates once here, so that forked workers inherit them.
+
+    Nothing is rendered here: a brand template runs only in a bounded worker.
+    """
     seen = set()
     for edition in editions:
         if edition.brand.slug in seen:
             continue
         seen.add(edition.brand.slug)
         env = render.template_environment(project.templates, edition.brand)
-        profile = render.Profile("screen")
-        render.render_booklet(env, edition.guide, edition.brand, profile)
-        if edition.guide.posters:
-            render.render_poster(env, edition.guide, edition.brand, edition.guide.posters[0],
-                                 profile)
+        render.compile_templates(env, project.templates, edition.brand)
 
 
 def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
@@ -288,7 +287,7 @@ def _publish(project: Project, output: Path, targets: list[Target],
             if written or not (output / slug / "proof.pdf").exists():
                 try:
                     sheet = _proof(project, editions_of[slug], output / slug, report)
-                except RenderError as exc:
+                except (RenderError, InputErrors) as exc:  # e.g. a brand template error
                     outcome.failures.append((f"{slug} proof sheet", str(exc)))
                 else:
                     outcome.written += post.publish({"proof.pdf": sheet}, output / slug)
