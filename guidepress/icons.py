@@ -1,16 +1,18 @@
 """Pictograms from Tabler Icons (MIT), installed by npm into node_modules/@tabler/icons.
 
 Content names a pictogram (`icon: camera-off`); models check the name here, and the render
-stage asks for the drawing, recoloured, as a small SVG data: URL. Nothing else is read:
+stage asks for the drawing, recoloured, as an inline <svg> of plain drawing elements. Nothing else is read:
 a name is a slug, looked up only in the package's `icons/outline/` folder.
 """
 
 from __future__ import annotations
 
-import base64
 import difflib
 import re
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+from markupsafe import Markup, escape
 
 ICON_PACKAGE = Path(__file__).resolve().parent.parent / "node_modules" / "@tabler" / "icons"
 ICON_FOLDER = ICON_PACKAGE / "icons" / "outline"
@@ -51,14 +53,34 @@ def check_icon(value: object) -> str:
     return str(value)
 
 
-def icon_data_url(name: str, colour: str) -> str:
-    """The pictogram as an SVG data: URL, its strokes in `colour` (any CSS colour value).
+_DRAWING = {"svg", "path", "circle", "rect", "line", "polyline", "polygon", "ellipse"}
+_ATTRIBUTES = {"xmlns", "width", "height", "viewBox", "fill", "stroke", "stroke-width",
+               "stroke-linecap", "stroke-linejoin", "class", "d", "cx", "cy", "r", "rx", "ry",
+               "x", "y", "x1", "y1", "x2", "y2", "points"}
 
-    The set draws with `currentColor`, which an <img> does not inherit: it is replaced.
+
+def icon_svg(name: str, colour: str, css_class: str) -> Markup:
+    """The pictogram as an inline <svg> element, its strokes in `colour` (a CSS colour).
+
+    The set draws with `currentColor`, replaced by the brand colour (separated for print).
+    Inline, it is decorative (aria-hidden): tagged PDFs and the web page skip it. Only
+    plain drawing elements and attributes are kept, so nothing else can ride along.
     """
-    svg = icon_path(name).read_text(encoding="utf-8")
-    if len(svg) > MAX_ICON_BYTES:
+    path = icon_path(name)
+    if path.stat().st_size > MAX_ICON_BYTES:
         raise ValueError(f'the pictogram "{name}" is unexpectedly large')
-    svg = svg.replace('stroke="currentColor"', f'stroke="{colour}"')
-    svg = svg.replace('fill="currentColor"', f'fill="{colour}"')
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    root = ElementTree.fromstring(path.read_text(encoding="utf-8"))
+    parts = []
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag not in _DRAWING or any(key not in _ATTRIBUTES for key in element.attrib):
+            raise ValueError(f'the pictogram "{name}" holds more than plain drawing')
+        if tag != "svg":
+            attributes = "".join(
+                f' {key}="{escape(colour if value == "currentColor" else value)}"'
+                for key, value in element.attrib.items())
+            parts.append(f"<{tag}{attributes}/>")
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}" '
+                  f'viewBox="0 0 24 24" fill="none" stroke="{escape(colour)}" stroke-width="2" '
+                  'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" '
+                  f'focusable="false">{"".join(parts)}</svg>')

@@ -283,15 +283,15 @@ class Poster(Model):
 
     @model_validator(mode="after")
     def _layout_has_its_content(self) -> "Poster":
-        layout = self.layout or ("contacts" if self.show_contacts else
-                                 "statistic" if self.statistic else
+        layout = self.layout or ("statistic" if self.statistic else
+                                 "contacts" if self.show_contacts else
                                  "myth" if self.verdict else "points")
         needed = _LAYOUT_NEEDS.get(layout)
         if needed and getattr(self, needed) is None:
             raise ValueError(f"the layout \"{layout}\" needs a `{needed}`; add one, "
                              "or choose another layout")
         object.__setattr__(self, "layout", layout)
-        object.__setattr__(self, "show_contacts", layout == "contacts")
+        object.__setattr__(self, "show_contacts", self.show_contacts or layout == "contacts")
         return self
 
 

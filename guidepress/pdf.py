@@ -236,11 +236,29 @@ def _box_bottoms(box: object) -> Iterator[float]:
 
 
 def overflowing_field(rendered: Rendered) -> str | None:
-    """Name the first `data-field` element that spilled past the first page."""
+    """Name the first `data-field` element that spilled past the first page (onto a second
+    page, or below the first: a flex sheet grows past the page without breaking)."""
+    first = rendered.pages.pages[0]
+    field = _field_below(first._page_box, first.height)
+    if field:
+        return field
     for page in rendered.pages.pages[1:]:
         field = _first_field(page._page_box)
         if field:
             return field
+    return None
+
+
+def _field_below(box: object, limit: float) -> str | None:
+    for child in getattr(box, "children", []) or []:
+        element = getattr(child, "element", None)
+        if (element is not None and element.get("data-field")
+                and isinstance(child, boxes.Box) and child.position_y is not None
+                and child.position_y + child.margin_height() > limit + 0.5):
+            return element.get("data-field")
+        found = _field_below(child, limit)
+        if found:
+            return found
     return None
 
 

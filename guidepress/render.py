@@ -28,7 +28,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
 from guidepress.assets import aspect_ratio
-from guidepress.icons import icon_data_url
+from guidepress.icons import icon_svg
 from guidepress.load import FileRefused, read_regular_file
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 from guidepress.problems import InputError, InputErrors, RenderError
@@ -308,17 +308,18 @@ def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
-def pictograms(brand: Brand, profile: Profile):  # noqa: ANN201 - a template function
-    """The template function `icon(name, role)`: a pictogram drawn in one brand colour.
+def pictograms(brand: Brand, profile: Profile) -> Callable[..., Markup]:
+    """The template function `icon(name, role, css_class)`: an inline pictogram in one
+    brand colour.
 
     `role` names a colour of brand.yaml (primary, accent, on_primary…); for print it is
     separated like the CSS colours, so a pictogram prints in the brand's CMYK.
     """
-    def icon(name: str, role: str = "primary") -> str:
+    def icon(name: str, role: str = "primary", css_class: str = "pictogram") -> Markup:
         colour = getattr(brand.colours, role)
         if profile.ticket is not None:
             colour = cmyk(colour, profile.ticket.icc_profile)
-        return icon_data_url(name, colour)
+        return icon_svg(name, colour, css_class)
     return icon
 
 

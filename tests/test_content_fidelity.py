@@ -291,14 +291,14 @@ def test_demo_statistics_are_dated_with_their_review() -> None:
         report = preflight.Report("default")
         preflight.check_statistics(guide, report, 5, TODAY)
         assert report.findings == []
-        assert [age.dating for age in report.statistics] == [dating] * 5
+        assert [age.dating for age in report.statistics] == [dating] * 6  # five in sections, one on the "tous-en-ligne" poster
         assert report.statistics[0].figure == "48 %" and report.statistics[0].age == 0
 
 
 @pytest.mark.parametrize("today, warned, years", [
     (datetime.date(2031, 11, 30), 0, 5),   # five years after the review: still within
     (datetime.date(2032, 10, 31), 0, 5),   # 5 years 11 months
-    (datetime.date(2032, 11, 1), 5, 6),    # six full years
+    (datetime.date(2032, 11, 1), 6, 6),    # six full years (five statistics and a poster's)
 ])
 def test_age_counts_from_the_review_month(today: datetime.date, warned: int,
                                           years: int) -> None:
@@ -353,7 +353,7 @@ def test_poster_statistics_are_checked_for_age(scratch_project: Path) -> None:
         'WARNING content/fr poster "stade" statistic: 38 % (IPSOS, chiffre de 2012) was dated '
         "14 years ago (limit 5); update the figure, or check it still holds and write the "
         "month of that check in `reviewed:`"]
-    assert report.checked[0].startswith("6 statistics in fr")
+    assert report.checked[0].startswith("7 statistics in fr")
 
 
 def test_today_is_a_required_input_of_the_build() -> None:
@@ -389,6 +389,6 @@ def test_bad_today_on_the_command_line_is_a_usage_error(capsys: pytest.CaptureFi
 @pytest.mark.parametrize("brand", BRANDS)
 def test_proof_sheet_dates_every_figure(built: Path, brand: str) -> None:
     text = flat(" ".join(page_texts(built / brand / "proof.pdf")))
-    assert text.count("chiffre de 2012, revu en novembre 2026") == 5
-    assert text.count("figure from 2012, reviewed in November 2026") == 5
+    assert text.count("chiffre de 2012, revu en novembre 2026") == 6
+    assert text.count("figure from 2012, reviewed in November 2026") == 6
     assert "0 erreur(s) · 0 avertissement(s)" in text

@@ -155,8 +155,9 @@ def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> No
         kit.render_edition(project, edition)
     (error,) = caught.value.errors
     assert error.file == "content/fr/posters.yaml"
-    assert (error.line, error.key) == (10, "posters[0].statistic")
-    assert error.message == ('the poster "stade" does not fit on one A3 page: `statistic` and '
+    # the statistic takes the poster's "statistic" layout; the contacts block is what spills
+    assert (error.line, error.key) == (9, "posters[0].show_contacts")
+    assert error.message == ('the poster "stade" does not fit on one A3 page: `show_contacts` and '
                              "what follows run onto a second page; shorten the headline or the "
                              "points")
 
