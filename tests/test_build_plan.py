@@ -50,18 +50,18 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     project = kit.Project(scratch_project)
     output = scratch_project / "output"
     first = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY)
-    assert first.built == first.targets == 9
+    assert first.built == first.targets == 10  # booklet, web page, 8 posters
     posters = scratch_project / "content/fr/posters.yaml"
     posters.write_text(posters.read_text(encoding="utf-8").replace(
         "Publier, c’est parler au micro d’un stade plein", "Publier, c’est parler dans un stade"),
         encoding="utf-8")
     second = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY)
-    assert (second.built, second.skipped) == (1, 8)
+    assert (second.built, second.skipped) == (1, 9)
     assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf",
                                                "proof.pdf"]
     forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True,
                        today=TODAY)
-    assert forced.built == 9
+    assert forced.built == 10
 
 
 def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
@@ -81,7 +81,7 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
             in captured.err)
     assert ('brands/gh-port-lumiere/brand.yaml:11: colours.primary: "teal" is not a colour'
             in captured.err)
-    assert "/9] built default/fr booklet" in captured.err
+    assert "/10] built default/fr booklet" in captured.err
     assert "summary: built 9, skipped (up to date) 0, failed 1" in captured.out
     assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()

@@ -14,7 +14,7 @@ from tests.conftest import BRANDS, ROOT
 from tests.pdfs import MM, chars, page_texts
 
 POSTERS = "content/fr/posters.yaml"
-SECRET = "content/fr/sections/05-secret.yaml"
+MYTHS = "content/fr/sections/06-vrai-faux.yaml"
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -36,16 +36,16 @@ def line_of(path: Path, text: str) -> int:
 # --- 1. pictograms -------------------------------------------------------------------
 
 def test_unknown_pictogram_names_file_line_key_and_close_names(scratch_project: Path) -> None:
-    edit(scratch_project / POSTERS, 'icon: "speakerphone"', 'icon: "speakerfone"')
-    edit(scratch_project / SECRET, 'icon: "user-shield"', 'icon: "user-sheild"')
+    edit(scratch_project / POSTERS, 'icon: "stethoscope"', 'icon: "stetoscope"')
+    edit(scratch_project / MYTHS, 'icon: "world"', 'icon: "wrold"')
     found = problems(scratch_project)
-    poster_line = line_of(scratch_project / POSTERS, '    icon: "speakerfone"')
-    rule_line = line_of(scratch_project / SECRET, '    icon: "user-sheild"')
-    assert f'{POSTERS}:{poster_line}: posters[0].icon: "speakerfone" is not a pictogram name; ' \
-        'did you mean "speakerphone"? (names are those of Tabler Icons, ' \
-        'see https://tabler.io/icons)' in found
-    assert any(p.startswith(f'{SECRET}:{rule_line}: blocks[1].icon: "user-sheild" is not a '
-                            'pictogram name; did you mean "user-shield"') for p in found), found
+    poster_line = line_of(scratch_project / POSTERS, '    icon: "stetoscope"')
+    myth_line = line_of(scratch_project / MYTHS, '    icon: "wrold"')
+    assert f'{POSTERS}:{poster_line}: posters[1].icon: "stetoscope" is not a pictogram name; ' \
+        'did you mean "stethoscope", "stethoscope-off", "telescope"? (names are those of ' \
+        'Tabler Icons, see https://tabler.io/icons)' in found
+    assert any(p.startswith(f'{MYTHS}:{myth_line}: blocks[1].icon: "wrold" is not a '
+                            'pictogram name; did you mean "world"') for p in found), found
 
 
 def test_pictogram_name_cannot_reach_outside_the_icon_set() -> None:
@@ -74,15 +74,15 @@ def test_pictograms_are_drawn_in_brand_colours_and_in_cmyk_for_print(project) ->
 
 
 @pytest.mark.parametrize("brand", BRANDS)
-def test_rule_pictograms_print_as_vectors_in_the_primary_cmyk(built: Path, brand: str) -> None:
+def test_myth_pictograms_print_as_vectors_in_the_primary_cmyk(built: Path, brand: str) -> None:
     path = built / brand / "fr" / "guide-print.pdf"
     texts = page_texts(path)
-    index = next(i for i, t in enumerate(texts) if "Je sais que changer les noms" in t)
+    index = next(i for i, t in enumerate(texts) if "C’est ma vie privée" in t)
     with pdfplumber.open(path) as document:
         curves = document.pages[index].curves
     strokes = [tuple(c["stroking_color"]) for c in curves if c.get("stroke")
                and isinstance(c.get("stroking_color"), (list, tuple))]
-    # rule pictograms, several strokes each, all in 4 inks (before: none on this page)
+    # myth pictograms, several strokes each, all in 4 inks (before: none on this page)
     assert len(strokes) >= 6 and all(len(colour) == 4 for colour in strokes)
 
 
@@ -193,7 +193,7 @@ def test_layout_without_its_content_is_an_error_naming_the_poster(scratch_projec
 def test_unknown_layout_lists_the_layouts(scratch_project: Path) -> None:
     edit(scratch_project / POSTERS, 'layout: "slogan"', 'layout: "banner"')
     line = line_of(scratch_project / POSTERS, '    layout: "banner"')
-    assert f"{POSTERS}:{line}: posters[0].layout: \"banner\" is not allowed here; use one of: " \
+    assert f"{POSTERS}:{line}: posters[5].layout: \"banner\" is not allowed here; use one of: " \
         "'points', 'statistic', 'myth', 'slogan' or 'contacts'" in problems(scratch_project)
 
 
