@@ -63,7 +63,8 @@ def icon_svg(name: str, colour: str, css_class: str) -> Markup:
     """The pictogram as an inline <svg> element, its strokes in `colour` (a CSS colour).
 
     The set draws with `currentColor`, replaced by the brand colour (separated for print).
-    Inline, it is decorative (aria-hidden): tagged PDFs and the web page skip it. Only
+    Decorative on the web (aria-hidden); in tagged PDFs its <title>, the pictogram's name,
+    is the figure's alternative text (PDF/UA wants one). Only
     plain drawing elements and attributes are kept, so nothing else can ride along.
     """
     path = icon_path(name)
@@ -83,4 +84,5 @@ def icon_svg(name: str, colour: str, css_class: str) -> Markup:
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}" '
                   f'viewBox="0 0 24 24" fill="none" stroke="{escape(colour)}" stroke-width="2" '
                   'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" '
-                  f'focusable="false">{"".join(parts)}</svg>')
+                  f'focusable="false"><title>{escape(name.replace("-", " "))}</title>'
+                  f'{"".join(parts)}</svg>')
