@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -116,24 +115,31 @@ class Rendered:
     warnings: list[str]
 
 
-@lru_cache(maxsize=1)
-def font_configuration() -> FontConfiguration:
-    """Share one font configuration per process: loading fonts is the slow part."""
-    return FontConfiguration()
-
-
+_FONTS: list[FontConfiguration] = []  # the current build's, made when first needed
 _INHERITED: list[FontConfiguration] = []
 
 
-def fresh_font_configuration() -> None:
-    """In a forked worker, start a font configuration of its own.
+def font_configuration() -> FontConfiguration:
+    """The font configuration of the current build in this process.
 
-    The one inherited from the parent is kept alive, never collected: collecting it would
-    delete the parent's temporary font files on disk, which the two processes share.
+    Loading fonts is the slow part, so documents of one build share it; each build (and
+    each forked worker) starts a new one with `fresh_font_configuration`, so a font file
+    changed between two builds is loaded again.
     """
-    if font_configuration.cache_info().currsize:
-        _INHERITED.append(font_configuration())
-    font_configuration.cache_clear()
+    if not _FONTS:
+        _FONTS.append(FontConfiguration())
+    return _FONTS[0]
+
+
+def fresh_font_configuration() -> None:
+    """Start a new font configuration: at the start of a build, and in a forked worker.
+
+    The previous one is kept alive, never collected: in a worker, collecting the one
+    inherited from the parent would delete the parent's temporary font files on disk,
+    which the two processes share.
+    """
+    _INHERITED.extend(_FONTS)
+    _FONTS.clear()
 
 
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
@@ -226,19 +232,40 @@ def _finish_for_print(data: bytes, ticket: PrinterTicket, identifier: bytes) -> 
     return output.getvalue()
 
 
-def overflowing_field(rendered: Rendered) -> str | None:
-    """Name the first `data-field` element that spilled past the first page."""
+@dataclass(frozen=True)
+class Field:
+    """A poster field, as the template marks it: `data-field` and, in a list, `data-index`."""
+
+    name: str
+    index: int | None = None
+
+    @property
+    def key(self) -> tuple[str | int, ...]:
+        """Where the field is in the posters file, below the poster."""
+        return (self.name,) if self.index is None else (self.name, self.index)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.index is None else f"{self.name}[{self.index}]"
+
+
+def overflowing_field(rendered: Rendered) -> Field | None:
+    """The first marked field that spilled past the first page, or None if none did."""
     for page in rendered.pages.pages[1:]:
+        # WeasyPrint's public Page API gives links, anchors and bookmarks only; the box
+        # tree is needed to find an element continued from the first page.
         field = _first_field(page._page_box)
         if field:
             return field
     return None
 
 
-def _first_field(box: object) -> str | None:
+def _first_field(box: object) -> Field | None:
     element = getattr(box, "element", None)
     if element is not None and element.get("data-field"):
-        return element.get("data-field")
+        index = element.get("data-index")
+        return Field(element.get("data-field"),
+                     int(index) if index is not None and index.isdigit() else None)
     for child in getattr(box, "children", []) or []:
         found = _first_field(child)
         if found:

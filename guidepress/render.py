@@ -38,13 +38,13 @@ class Document:
 
 
 def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
-    """Return the Jinja environment of one brand: its overrides first, then the defaults."""
-    return _environment(templates.resolve(), brand.folder / "templates")
+    """Return a new Jinja environment for one brand: its overrides first, then the defaults.
 
-
-@lru_cache(maxsize=64)
-def _environment(templates: Path, brand_templates: Path) -> ImmutableSandboxedEnvironment:
-    default = FileSystemLoader(templates)
+    Not cached here: a build makes one per brand and keeps it for that build only, so a
+    template a brand adds between two builds (under `watch`) is found.
+    """
+    default = FileSystemLoader(templates.resolve())
+    brand_templates = brand.folder / "templates"
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
     if brand_templates.is_dir():
         loaders.append(FileSystemLoader(brand_templates))
@@ -101,7 +101,8 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
                                     (files.bold_italic, 700, "italic")):
             if path is not None:
                 source = (f'url("{path.as_uri()}")' if embed_text is None else
-                          f'url("{_woff2_subset(path, embed_text)}") format("woff2")')
+                          f'url("{_woff2_subset(path.read_bytes(), embed_text)}") '
+                          'format("woff2")')
                 rules.append(f'@font-face {{ font-family: "{face.family}"; src: {source}; '
                              f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
     colours = brand.colours
@@ -132,10 +133,10 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
     return Markup("\n".join(rules))  # built from validated values only
 
 
-@lru_cache(maxsize=32)
-def _woff2_subset(path: Path, text: str) -> str:
+@lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
+def _woff2_subset(font_data: bytes, text: str) -> str:
     """A font reduced to the characters of `text`, as a WOFF2 data: URL."""
-    font = TTFont(path, recalcTimestamp=False)  # same inputs, same bytes
+    font = TTFont(io.BytesIO(font_data), recalcTimestamp=False)  # same inputs, same bytes
     subsetter = subset.Subsetter(subset.Options(flavor="woff2", layout_features=["*"]))
     subsetter.populate(text=text + text.upper() + " -–—’«»…")  # text-transform: uppercase
     subsetter.subset(font)
@@ -163,22 +164,26 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
     return Document("web/index.html", html, "web")
 
 
-@lru_cache(maxsize=256)
 def cmyk(colour: str, icc_profile: Path) -> str:
     """Convert an sRGB colour to the printer's CMYK, as a CSS `device-cmyk()` value."""
-    transform = _srgb_to_cmyk(icc_profile)
+    return _cmyk(colour, icc_profile.read_bytes())
+
+
+@lru_cache(maxsize=256)  # keyed by the profile's bytes: a changed profile is seen
+def _cmyk(colour: str, profile: bytes) -> str:
+    transform = _srgb_to_cmyk(profile)
     pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), colour), transform).getpixel((0, 0))
     return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in pixel) + ")"
 
 
-@lru_cache(maxsize=8)
-def _srgb_to_cmyk(icc_profile: Path) -> ImageCms.ImageCmsTransform:
+@lru_cache(maxsize=4)
+def _srgb_to_cmyk(profile: bytes) -> ImageCms.ImageCmsTransform:
     return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
-                                   ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
+                                   ImageCms.getOpenProfile(io.BytesIO(profile)), "RGB", "CMYK",
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64)  # a function of its arguments alone: no file is read
 def qr_code(target: str, for_print: bool, colour: str) -> str:
     """A QR code as an SVG data: URL, drawn in black ink alone for print."""
     svg = segno.make(target, error="m").svg_inline(scale=1, border=0, dark="#000",

@@ -7,6 +7,7 @@ file and line of the offending key.
 from __future__ import annotations
 
 import difflib
+import io
 import types
 import typing
 from collections.abc import Iterator
@@ -172,10 +173,14 @@ def _validate_source(source: SourceFile, model: type[M], errors: list[InputError
     return validated
 
 
-@lru_cache(maxsize=32)
 def font_characters(path: Path) -> frozenset[int]:
     """Return the code points a font file can draw."""
-    with TTFont(path, lazy=True) as font:
+    return _font_characters(path.read_bytes())
+
+
+@lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
+def _font_characters(data: bytes) -> frozenset[int]:
+    with TTFont(io.BytesIO(data), lazy=True) as font:
         return frozenset(font.getBestCmap())
 
 

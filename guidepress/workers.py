@@ -30,8 +30,8 @@ class Limits:
 
 
 @dataclass
-class Outcome:
-    """What a call returned, or why it failed."""
+class Result:
+    """What one call returned, or why it failed."""
 
     index: int
     value: Any = None
@@ -46,7 +46,7 @@ class Outcome:
 
 
 def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
-        initializer: Callable[[], None] | None = None) -> Iterator[Outcome]:
+        initializer: Callable[[], None] | None = None) -> Iterator[Result]:
     """Run each call in a forked worker, `jobs` at a time; yield outcomes as they finish.
 
     `initializer` runs first in each worker, for state that must not be shared.
@@ -72,25 +72,25 @@ def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
                 process.kill()
                 process.join()
                 del running[connection]
-                yield Outcome(index, failure=f"stopped after {limits.seconds:g} s: the "
+                yield Result(index, failure=f"stopped after {limits.seconds:g} s: the "
                               "document took too long to lay out",
                               seconds=time.monotonic() - started)
 
 
-def _collect(index: int, connection: Connection, process: Any, started: float) -> Outcome:
+def _collect(index: int, connection: Connection, process: Any, started: float) -> Result:
     try:
         kind, payload, peak = connection.recv()
     except EOFError:
         process.join()
         code = process.exitcode
         reason = (f"killed by signal {-code}" if code and code < 0 else f"exit code {code}")
-        return Outcome(index, failure=f"the worker stopped without an answer ({reason}; "
+        return Result(index, failure=f"the worker stopped without an answer ({reason}; "
                        "the memory limit may have been reached)",
                        seconds=time.monotonic() - started)
     finally:
         connection.close()
     process.join()
-    outcome = Outcome(index, seconds=time.monotonic() - started, peak_rss_mb=peak)
+    outcome = Result(index, seconds=time.monotonic() - started, peak_rss_mb=peak)
     if kind == "ok":
         outcome.value = payload
     elif kind == "input":

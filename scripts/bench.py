@@ -75,7 +75,7 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
     started = time.perf_counter()
     outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True)
     cold = time.perf_counter() - started
-    assert not outcome.failures, outcome.failures
+    assert not outcome.problems, outcome.problems
     documents = work / "html"
     documents.mkdir()
     for edition in kit.prepare(guidepress, ["default"], None):
@@ -110,7 +110,7 @@ def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outc
         outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
                             force=True)
         timings.append(time.perf_counter() - started)
-        assert not outcome.failures, outcome.failures
+        assert not outcome.problems, outcome.problems
     pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*.pdf"))
     return timings[0], timings[1], outcome, pages
 

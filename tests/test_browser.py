@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT
+from conftest import EDITIONS, ROOT
 
-EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
-            ("gh-port-lumiere", "en")]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, ROOT
+from conftest import BRANDS, EDITIONS, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
-EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
-            ("gh-port-lumiere", "en")]
 
 
 def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
