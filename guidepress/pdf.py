@@ -143,24 +143,29 @@ def fresh_font_configuration() -> None:
 
 
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
-    """Lay out `document`; a resource that fails to load is an error, not a blank."""
-    with _captured_warnings() as warnings:
+    """Lay out `document`; anything WeasyPrint reports as an error fails it.
+
+    WeasyPrint logs at ERROR level what it could not do (an image, SVG or stylesheet that
+    failed to load or to render) and at WARNING level what it ignored (an unsupported
+    property): the level decides, never the words of the message.
+    """
+    with _captured_messages() as messages:
         try:
             pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
                                     url_fetcher=fetcher).render(
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
-            raise RenderError(f"{document.name}: {exc}") from None
-    failures = [w for w in warnings if "failed to load" in w.lower() or "refused" in w.lower()]
-    if failures:
-        raise RenderError(f"{document.name}: " + "; ".join(failures))
-    return Rendered(document, pages, warnings)
+            raise RenderError(str(exc), document.name) from None
+    errors = [text for level, text in messages if level >= logging.ERROR]
+    if errors:
+        raise RenderError("; ".join(dict.fromkeys(errors)), document.name)
+    return Rendered(document, pages, [text for level, text in messages if level < logging.ERROR])
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
     """Return the PDF bytes of laid-out pages, made for the profile's use."""
     ticket = profile.ticket
-    with _captured_warnings():
+    with _captured_messages():
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
@@ -169,7 +174,7 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
             data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
                                             output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
-            raise RenderError(f"{rendered.document.name}: {exc}") from None
+            raise RenderError(str(exc), rendered.document.name) from None
     return _finish_for_print(data, ticket, _identifier(rendered))
 
 
@@ -274,13 +279,14 @@ def _first_field(box: object) -> Field | None:
 
 
 @contextmanager
-def _captured_warnings() -> Iterator[list[str]]:
-    """Collect WeasyPrint's warnings instead of letting them scroll by."""
-    messages: list[str] = []
+def _captured_messages() -> Iterator[list[tuple[int, str]]]:
+    """Collect WeasyPrint's warnings and errors, with their level, instead of letting
+    them scroll by."""
+    messages: list[tuple[int, str]] = []
 
     class Collector(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
+            messages.append((record.levelno, record.getMessage()))
 
     logger = logging.getLogger("weasyprint")
     handler = Collector(level=logging.WARNING)
@@ -292,4 +298,3 @@ def _captured_warnings() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = previous
-

@@ -79,11 +79,11 @@ def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
         drawn = pdf_fonts(pdf)  # slow, so only to name the characters of a fallback
         font = sorted(foreign)[0]
         shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(drawn.get(font, ""))[:8])
-        raise RenderError(f"{name}: the brand's fonts cannot draw {shown}, so the system "
-                          f"font {font} was used instead; replace the character(s)")
+        raise RenderError(f"the brand's fonts cannot draw {shown}, so the system font {font} "
+                          "was used instead; replace the character(s)", name)
     missing = sorted(font for font, embedded in fonts.items() if not embedded)
     if missing:
-        raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
+        raise RenderError(f"the font(s) {', '.join(missing)} are not embedded", name)
 
 
 A4_LANDSCAPE = (841.89, 595.28)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from fontTools.ttLib import TTFont
 from pydantic import BaseModel, ValidationError
 
-from guidepress import models
+from guidepress import models, stylesheets
 from guidepress.load import KeyPath, SourceFile, format_key, load_yaml
 from guidepress.problems import InputError, InputErrors
 
@@ -73,6 +73,9 @@ def load_brand(project: Path, slug: str) -> models.Brand:
                 errors.append(source.error(key_path, f"the text in {', '.join(missing)} is "
                                            "missing (the brand builds "
                                            f"{', '.join(brand_file.languages)})"))
+    for path, found in stylesheets.check_brand_css(folder / "templates").items():
+        display = path.relative_to(project).as_posix()
+        errors += [InputError(display, problem.line, "", problem.message) for problem in found]
     if errors:
         raise InputErrors(errors)
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
