@@ -369,13 +369,15 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
         source = load_yaml(base / display, display)
         spilled = pdf.overflowing_field(rendered)
         key: tuple[str | int, ...] = ("posters", index)
+        hint = "shorten the headline or the points"
         if spilled is None:  # nothing marked as a field reached the second page
-            where = "what runs onto a second page is not one of its fields (unknown cause)"
+            where = "what runs onto a second page is none of its fields (unknown cause)"
+            hint = "check the brand's templates and styles"
         elif spilled.name in _BRAND_FIELDS:
             where = f"its text leaves no room for {_BRAND_FIELDS[spilled.name]}"
         else:
             key += spilled.key
             where = f"`{spilled.label}` and what follows run onto a second page"
         raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: {where}; shorten the headline or the points")])
+                                        f"page: {where}; {hint}")])
     return rendered

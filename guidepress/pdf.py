@@ -156,26 +156,37 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc), document.name) from None
-    errors = [text for level, text in messages if level >= logging.ERROR]
-    if errors:
-        raise RenderError("; ".join(dict.fromkeys(errors)), document.name)
+    _fail_on_errors(messages, document.name)
     return Rendered(document, pages, [text for level, text in messages if level < logging.ERROR])
 
 
+def _fail_on_errors(messages: list[tuple[int, str]], name: str) -> None:
+    """Raise when WeasyPrint reported an error (long data: URLs in it shortened)."""
+    errors = [text if len(text) <= 200 else text[:200] + "…"
+              for level, text in messages if level >= logging.ERROR]
+    if errors:
+        raise RenderError("; ".join(dict.fromkeys(errors)), name)
+
+
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
-    """Return the PDF bytes of laid-out pages, made for the profile's use."""
+    """Return the PDF bytes of laid-out pages, made for the profile's use.
+
+    Images are drawn only now: an error WeasyPrint reports while drawing fails the PDF.
+    """
     ticket = profile.ticket
-    with _captured_messages():
+    with _captured_messages() as messages:
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
-                return rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
+                data = rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
                                                 pdf_identifier=_identifier(rendered))
-            data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
-                                            output_intent="device-cmyk")
+            else:
+                data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
+                                                output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    return _finish_for_print(data, ticket, _identifier(rendered))
+    _fail_on_errors(messages, rendered.document.name)
+    return data if ticket is None else _finish_for_print(data, ticket, _identifier(rendered))
 
 
 def _manage_rgb(writer: PdfWriter) -> None:

@@ -33,13 +33,15 @@ class BrandBuild:
     editions: list[Edition] = field(default_factory=list)
     files: dict[str, bytes | Path] = field(default_factory=dict)  # new bytes, or a file kept
     entries: dict[str, dict] = field(default_factory=dict)  # manifest entries of `files`
+    # preflight findings and checks of each target, by its first file: added to the
+    # report in the order of the names, whatever order the workers finished in
+    checks: dict[str, tuple[list[preflight.Finding], list[str]]] = field(default_factory=dict)
 
     def record(self, target: Target, inputs: str, files: dict[str, bytes],
                findings: list[preflight.Finding], checked: list[str]) -> None:
         """Take the files of a target that was rendered."""
         lang = target.edition.guide.lang
-        self.report.findings += findings
-        self.report.checked += checked
+        self.checks[f"{lang}/{target.names[0]}"] = (findings, checked)
         for index, (name, data) in enumerate(files.items()):
             self.files[f"{lang}/{name}"] = data
             self.entries[f"{lang}/{name}"] = {
@@ -70,8 +72,17 @@ class BrandBuild:
         entry = old["files"][key]
         self.files[key] = brand_output / key
         self.entries[key] = entry
-        self.report.findings += [preflight.Finding(*f) for f in entry.get("findings", [])]
-        self.report.checked += entry.get("checked", [])
+        if entry.get("findings") or entry.get("checked"):
+            self.checks[key] = ([preflight.Finding(*f) for f in entry.get("findings", [])],
+                                entry.get("checked", []))
+
+    def complete_report(self) -> None:
+        """Add the findings and checks of every target to the brand's report."""
+        for key in sorted(self.checks):
+            findings, checked = self.checks[key]
+            self.report.findings += findings
+            self.report.checked += checked
+        self.checks.clear()
 
 
 @dataclass
@@ -106,6 +117,8 @@ def publish(output: Path, brands: dict[str, BrandBuild], problems: list[Problem]
     its new folder; it runs in a bounded worker, like every document.
     """
     done = Published(problems=list(problems))
+    for brand in brands.values():
+        brand.complete_report()  # before the check for errors; languages kept add theirs later
     for slug, brand in brands.items():
         done.problems += [Problem(slug, slug, f"preflight: {f.subject}: {f.message}")
                           for f in brand.report.errors]
@@ -156,6 +169,7 @@ def _plan(brand: BrandBuild, folder: Path) -> _Plan | None:
     for lang in languages:
         if lang not in built_langs and (folder / lang).is_dir():
             brand.keep_language(old, folder, lang)
+    brand.complete_report()
     files = dict(brand.files)
     files[manifest.MANIFEST] = manifest.to_bytes(brand.entries)
     files["preflight.txt"] = brand.report.text().encode()
