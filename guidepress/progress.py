@@ -59,7 +59,8 @@ def summary(outcome: Outcome, output: Path) -> None:
     rows = [("built", str(outcome.built)), ("skipped (up to date)", str(outcome.skipped)),
             ("failed", str(outcome.failed)), ("time", f"{outcome.seconds:.1f} s"),
             ("files written", str(len(outcome.written))),
-            ("files removed", str(len(outcome.removed)))]
+            ("files removed", str(len(outcome.removed))),
+            ("brands not published", str(len({p.brand for p in outcome.problems})))]
     if table is not None:
         table.add_column("targets")
         table.add_column("count", justify="right")
