@@ -29,7 +29,8 @@ def decoded_qr_codes(path: Path, page_index: int) -> list[str]:
     """The texts of the QR codes found on one page of a PDF, rendered at 150 dpi."""
     document = pypdfium2.PdfDocument(path)
     try:
-        image = document[page_index].render(scale=150 / 72).to_pil()
+        page = document[page_index % len(document)]  # -1: the last page
+        image = page.render(scale=150 / 72).to_pil()
     finally:
         document.close()
     return [code.text for code in zxingcpp.read_barcodes(image)
