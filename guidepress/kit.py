@@ -111,17 +111,36 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     editions, problems = _prepare_each(project, slugs, langs, printer)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets), problems=problems)
-    reports = brand_reports(editions, max_statistic_age)
     # Compiled templates live for this build only: a template added or changed since the
     # last build (under `watch`) is always seen.
     envs = {e.brand.slug: render.template_environment(project.templates, e.brand)
             for e in editions}
-    brands = {slug: publish.BrandBuild(report) for slug, report in reports.items()}
+    brands = {slug: publish.BrandBuild(report)
+              for slug, report in brand_reports(editions, max_statistic_age).items()}
     for edition in editions:
         brands[edition.brand.slug].editions.append(edition)
-    manifests = {slug: manifest.load(output / slug) for slug in reports}
+    to_render = _skip_up_to_date(project, targets, output, brands, force, outcome, on_progress)
+    if to_render:
+        _warm_templates(envs, editions)
+    jobs, limits = jobs or os.cpu_count() or 1, limits or workers.Limits()
+    _render_all(project, to_render, envs, brands, jobs, limits, outcome, on_progress)
+    published = publish.publish(output, brands, outcome.problems,
+                                functools.partial(_proof_sheet, project, envs), jobs, limits)
+    outcome.written, outcome.removed = published.written, published.removed
+    outcome.problems = published.problems
+    outcome.reports = {slug: brands[slug].report for slug in published.brands}
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
+                     brands: dict[str, publish.BrandBuild], force: bool, outcome: Outcome,
+                     on_progress: Callable[[Progress], None] | None
+                     ) -> list[tuple[Target, str]]:
+    """Keep the files of targets whose inputs did not change; return the others."""
+    manifests = {slug: manifest.load(output / slug) for slug in brands}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    to_render: list[tuple[Target, str]] = []
+    to_render = []
     for target in targets:
         slug, lang = target.edition.brand.slug, target.edition.guide.lang
         inputs = manifest.inputs_hash(project.templates, target, epoch)
@@ -132,22 +151,28 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
             _notify(on_progress, target, "skipped", outcome, 0.0)
         else:
             to_render.append((target, inputs))
-    if to_render:
-        _warm_templates(envs, editions)
+    return to_render
+
+
+def _render_all(project: Project, to_render: list[tuple[Target, str]],
+                envs: dict[str, ImmutableSandboxedEnvironment],
+                brands: dict[str, publish.BrandBuild], jobs: int, limits: workers.Limits,
+                outcome: Outcome, on_progress: Callable[[Progress], None] | None) -> None:
+    """Render each target in a bounded worker; record its files or its problems."""
     calls = [functools.partial(render_target, project, target, envs[target.edition.brand.slug])
              for target, _ in to_render]
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
-    for result in workers.run(calls, jobs or os.cpu_count() or 1, limits or workers.Limits(),
-                              initializer=pdf.fresh_font_configuration):
+    for result in workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration):
         target, inputs = to_render[result.index]
         slug = target.edition.brand.slug
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
         if result.ok:
             outcome.built += 1
-            brands[slug].record(target, inputs, result.value.files, result.value.findings
-                                + [preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
-                                   for w in result.value.warnings], result.value.checked)
+            warnings = [preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
+                        for w in result.value.warnings]
+            brands[slug].record(target, inputs, result.value.files,
+                                result.value.findings + warnings, result.value.checked)
             _notify(on_progress, target, "built", outcome, result.seconds)
         else:
             outcome.failed += 1
@@ -156,14 +181,6 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
             if result.failure is not None:
                 outcome.problems.append(Problem(slug, target.label, result.failure))
             _notify(on_progress, target, "failed", outcome, result.seconds)
-    published = publish.publish(output, brands, outcome.problems,
-                                functools.partial(_proof_sheet, project, envs),
-                                jobs or os.cpu_count() or 1, limits or workers.Limits())
-    outcome.written, outcome.removed = published.written, published.removed
-    outcome.problems = published.problems
-    outcome.reports = {slug: brands[slug].report for slug in published.brands}
-    outcome.seconds = time.monotonic() - started
-    return outcome
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
