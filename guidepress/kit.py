@@ -96,8 +96,12 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
-          on_progress: Callable[[Progress], None] | None = None) -> Outcome:
+          on_progress: Callable[[Progress], None] | None = None, *,
+          today: datetime.date) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<lang>/`.
+
+    `today` dates the preflight's age check of statistics; only the command line reads
+    the clock, so that a build (and a test) never depends on the day it runs.
 
     Bad input stops everything before rendering (InputErrors); with several brands, a
     brand with bad input is set aside and the others go on. Targets whose inputs are
@@ -116,7 +120,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     envs = {e.brand.slug: render.template_environment(project.templates, e.brand)
             for e in editions}
     brands = {slug: publish.BrandBuild(report)
-              for slug, report in brand_reports(editions, max_statistic_age).items()}
+              for slug, report in brand_reports(editions, max_statistic_age, today).items()}
     for edition in editions:
         brands[edition.brand.slug].editions.append(edition)
     to_render = _skip_up_to_date(project, targets, output, brands, force, outcome, on_progress)
@@ -245,11 +249,10 @@ def _proof_sheet(project: Project, envs: dict[str, ImmutableSandboxedEnvironment
                             langs, brand.report, project.root)
 
 
-def brand_reports(editions: list[Edition], max_statistic_age: int
+def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
                   ) -> dict[str, preflight.Report]:
     """Start one preflight report per brand with the checks that need no PDF."""
     reports: dict[str, preflight.Report] = {}
-    today = datetime.date.today()
     for edition in editions:
         slug = edition.brand.slug
         if slug not in reports:
@@ -259,10 +262,10 @@ def brand_reports(editions: list[Edition], max_statistic_age: int
     return reports
 
 
-def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int
-                       ) -> dict[str, preflight.Report]:
+def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int,
+                       today: datetime.date) -> dict[str, preflight.Report]:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
-    reports = brand_reports(editions, max_statistic_age)
+    reports = brand_reports(editions, max_statistic_age, today)
     for edition in editions:
         folder = output / edition.brand.slug / edition.guide.lang
         for path in sorted(folder.glob("*.pdf")):
@@ -294,6 +297,7 @@ def render_target(project: Project, target: Target,
     env, fetcher, printing, screen = tools(project, edition, env)
     base = project.root
     files: dict[str, bytes] = {}
+    placed: dict[str, list[pdf.Placement]] = {}  # print documents' text and images
     warnings: list[str] = []
     if target.web:
         page = render.render_web(env, guide, brand, render.Profile("web", None, screen.created))
@@ -305,6 +309,7 @@ def render_target(project: Project, target: Target,
         on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
                                                       notes_pages=notes), fetcher, base)
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
+        placed["guide-print.pdf"] = pdf.placements(booklet)
         files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
         files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
         warnings += booklet.warnings + on_screen.warnings
@@ -314,12 +319,16 @@ def render_target(project: Project, target: Target,
             rendered = _poster(env, guide, brand, poster, target.poster_index, profile,
                                fetcher, base)
             files[rendered.document.name] = pdf.write_pdf(rendered, profile)
+            if profile.for_print:
+                placed[rendered.document.name] = pdf.placements(rendered)
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     for name, data in files.items():
         post.verify_pdf(f"{brand.slug}/{guide.lang}/{name}", data)
         # fonts (embedded, declared), pages, images and ink: errors stop this output
         preflight.check_document(f"{guide.lang}/{name}", data, brand, ticket, report)
+    for name, placements in placed.items():
+        preflight.check_safe_zone(f"{brand.slug}/{guide.lang}/{name}", placements, report)
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 
 

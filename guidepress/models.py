@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Union
 from guidepress.assets import check_asset
 from guidepress.markup import link_targets
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      StringConstraints, ValidationInfo, model_validator)
+                      StringConstraints, ValidationInfo, field_validator, model_validator)
 
 
 # Patterns of the values an editor types, with the hint shown when one does not match.
@@ -25,12 +25,14 @@ NUMBER_PATTERN = r"^\d{1,9}([.,]\d{1,3})?$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .]{3,20}$"
 FONT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9 -]{0,63}$"
 FONT_PACKAGE_PATTERN = r"^fontpkg_[a-z0-9_]+$"
+CONDITION_PATTERN = r"^[A-Za-z0-9 ._()-]{1,40}$"
 PATTERN_HINTS = {
     SLUG_PATTERN: 'use lowercase letters, digits and dashes, like "secret-medical"',
     NUMBER_PATTERN: 'write only the number, like "35" or "4,5" (the unit goes in `unit`)',
     PHONE_PATTERN: 'write a phone number with digits and spaces, like "05 56 00 00 00"',
     FONT_NAME_PATTERN: "a font name uses letters, digits, spaces and dashes only",
     FONT_PACKAGE_PATTERN: 'name an installed font package, like "fontpkg_atkinson_hyperlegible"',
+    CONDITION_PATTERN: 'name a registered printing condition, like "FOGRA39", or "Custom"',
 }
 
 
@@ -92,6 +94,20 @@ class Model(BaseModel):
 
 # --- guide content -------------------------------------------------------------------
 
+def _year_month(value: object) -> datetime.date | None:
+    """`2026-11` (year and month) as the first day of that month."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value).strip())
+    if not match or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 2100:
+        raise ValueError(f'"{value}" is not a year and month; write it like "2026-11" '
+                         "(the year, a dash, then the month)")
+    return datetime.date(int(match[1]), int(match[2]), 1)
+
+
+YearMonth = Annotated[datetime.date | None, BeforeValidator(_year_month)]
+
+
 class Source(Model):
     name: short(80)
     publisher: short(80) | None = None
@@ -99,6 +115,19 @@ class Source(Model):
     period: short(40) | None = None
     year: Annotated[int, Field(ge=1900, le=2100)]
     url: Url | None = None
+    # When an editor last checked that the figure still holds: the age warning counts
+    # from here rather than from `year`.
+    reviewed: YearMonth = None
+
+    @field_validator("reviewed")
+    @classmethod
+    def _reviewed_after_the_figure(cls, value: datetime.date | None,
+                                   info: ValidationInfo) -> datetime.date | None:
+        year = info.data.get("year")
+        if value is not None and year is not None and value.year < year:
+            raise ValueError(f'the review ({value:%Y-%m}) is before the figure itself '
+                             f"({year}); check both dates")
+        return value
 
 
 class Statistic(Model):
@@ -208,6 +237,15 @@ class Section(Model):
     blocks: Annotated[list[Block], Field(min_length=1)]
 
 
+class GuideSource(Model):
+    """The earlier guide this one is adapted from, credited in the colophon."""
+
+    title: short(120)
+    publisher: short(120)
+    partners: Annotated[list[short(120)], Field(max_length=6)] = []
+    year: Annotated[int, Field(ge=1900, le=2100)]
+
+
 class GuideMeta(Model):
     title: short(70)
     date: datetime.date
@@ -215,6 +253,7 @@ class GuideMeta(Model):
     audience: RichText
     purpose: RichText
     closing: short(140)
+    source: GuideSource | None = None
 
 
 class Poster(Model):
@@ -246,6 +285,12 @@ class Labels(Model):
     myth_claim: Text
     story: Text
     commitment: Text
+    statistic_from: Text
+    statistic_reviewed: Text
+    months: Annotated[list[Text], Field(min_length=12, max_length=12)]
+    colophon_adapted_from: Text
+    colophon_publisher: Text
+    colophon_partners: Text
     network_map_personal: Text
     network_map_professional: Text
     network_map_positions: Annotated[list[Text], Field(min_length=5, max_length=5)]
@@ -267,6 +312,7 @@ class Labels(Model):
     proof_errors: Text
     proof_warnings: Text
     proof_pages: Text
+    proof_statistics: Text
     proof_ok: Text
     proof_signature_title: Text
     proof_signature_name: Text
@@ -439,10 +485,28 @@ def _icc_profile(value: object, info: ValidationInfo) -> Path:
     if not (path.is_relative_to(folder.resolve()) or path.is_relative_to(SYSTEM_ICC_FOLDER)):
         raise ValueError(f'"{value}" must be in the printers/ folder or in {SYSTEM_ICC_FOLDER}')
     if path.suffix.lower() not in (".icc", ".icm") or not path.is_file():
-        raise ValueError(f'the ICC profile "{value}" was not found')
-    if path.read_bytes()[36:40] != b"acsp":
+        built = " (profiles in printers/generated/ are built by `make setup`)" \
+            if path.is_relative_to(folder.resolve() / "generated") else ""
+        raise ValueError(f'the ICC profile "{value}" was not found{built}')
+    with path.open("rb") as handle:
+        header = handle.read(40)
+    if header[36:40] != b"acsp":
         raise ValueError(f'"{value}" is not an ICC colour profile')
+    if header[16:20] != b"CMYK":
+        space = header[16:20].decode("latin-1").strip()
+        raise ValueError(f'"{value}" is not a CMYK profile (its colours are {space}); a '
+                         "printer ticket needs the print shop's CMYK profile")
     return path
+
+
+class OutputCondition(Model):
+    """The printing condition the PDF/X output intent names (ISO 15930)."""
+
+    # A characterised condition of the ICC registry ("FOGRA39", "FOGRA51"…), or "Custom"
+    identifier: Annotated[str, StringConstraints(pattern=CONDITION_PATTERN)]
+    # Only the ICC registry is known to print shops' preflights
+    registry: Literal["http://www.color.org"] | None = None
+    info: short(200)
 
 
 class PrinterTicket(Model):
@@ -453,9 +517,11 @@ class PrinterTicket(Model):
     crop_marks: bool = True
     pdf_variant: Literal["pdf/x-1a", "pdf/x-3", "pdf/x-4"] = "pdf/x-4"
     icc_profile: Annotated[Path, BeforeValidator(_icc_profile)]
-    output_condition: short(90) = "CMYK"
+    output_condition: OutputCondition | None = None
     min_image_dpi: Annotated[int, Field(ge=72, le=2400)] = 300
     max_ink_percent: Annotated[int, Field(ge=100, le=400)] = 300
+    # 100 % black text overprints what lies under it: no white gap if plates shift
+    overprint_black_text: bool = True
 
 
 class BrandFile(Model):

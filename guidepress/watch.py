@@ -6,6 +6,7 @@ build error is shown on the page with its file and line, above the last good thu
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import threading
@@ -97,10 +98,10 @@ def serve(preview: Preview, port: int) -> ThreadingHTTPServer:
 
 
 def build_once(project: kit.Project, slug: str, langs: list[str] | None,
-               output: Path) -> str | None:
+               output: Path, today: datetime.date) -> str | None:
     """Build incrementally; return the error text to show, or None."""
     try:
-        outcome = kit.build(project, [slug], langs, output)
+        outcome = kit.build(project, [slug], langs, output, today=today)
     except InputErrors as exc:
         return "\n".join(str(error) for error in exc.errors)
     except RenderError as exc:
@@ -109,10 +110,10 @@ def build_once(project: kit.Project, slug: str, langs: list[str] | None,
 
 
 def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path,
-          port: int) -> None:
+          port: int, *, today: datetime.date) -> None:
     """Build, serve the preview, then rebuild after every change until interrupted."""
     preview = Preview(output / slug)
-    preview.refresh(build_once(project, slug, langs, output))
+    preview.refresh(build_once(project, slug, langs, output, today))
     server = serve(preview, port)
     print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
     folders = [project.root / "content", project.root / "brands" / slug,
@@ -120,7 +121,7 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
     try:
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):
             started = time.monotonic()
-            preview.refresh(build_once(project, slug, langs, output))
+            preview.refresh(build_once(project, slug, langs, output, today))
             print(f"rebuilt in {time.monotonic() - started:.1f} s (preview {preview.version})",
                   flush=True)
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ input and read the errors, and `EDITIONS`, every (brand, language) the demo buil
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")
 EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
             ("gh-port-lumiere", "en")]
+# The day every test build pretends to run on: statistic ages never depend on the real date.
+TODAY = datetime.date(2026, 11, 29)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -50,7 +53,7 @@ def project() -> kit.Project:
 def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build both demo brands, every language they declare, into a temporary output/."""
     output = tmp_path_factory.mktemp("output")
-    outcome = kit.build(project, list(BRANDS), None, output)
+    outcome = kit.build(project, list(BRANDS), None, output, today=TODAY)
     assert outcome.problems == []
     return output
 

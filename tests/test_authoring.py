@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from conftest import TODAY
 from guidepress import cli, kit, render
 
 
@@ -31,7 +32,8 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
     assert editions[0].brand.name == "CHU de l’Exemple-sur-Mer"
     # And it builds, as the next steps say: every output of one language, checked.
     output = scratch_project / "output"
-    outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output)
+    outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output,
+                        today=TODAY)
     assert outcome.problems == [] and outcome.built == outcome.targets == 9
     folder = output / "chu-exemple/fr"
     assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[0].guide.posters)
@@ -86,4 +88,7 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     booklet_pages = sum(len(PdfReader(built / brand / lang / "guide-print.pdf").pages)
                         for lang in ("fr", "en"))
     assert images >= booklet_pages + len(outputs) - 2
-    assert "WARNING" in text and "14 years old" in text
+    # Every quoted figure with its date and review, in its edition's words.
+    flat = " ".join(text.split())
+    assert flat.count("(TNS-Sofres, chiffre de 2012, revu en novembre 2026)") == 1
+    assert flat.count("(TNS-Sofres, figure from 2012, reviewed in November 2026)") == 1

@@ -39,13 +39,15 @@ def test_old_statistics_are_named_with_a_configurable_age() -> None:
     brand = validate.load_brand(ROOT, "default")
     guide = validate.load_guide(ROOT, "fr", brand)
     report = preflight.Report("default")
-    preflight.check_statistics(guide, report, 5, datetime.date(2026, 11, 29))
+    # The demo's figures were reviewed in November 2026: six years later they are old.
+    preflight.check_statistics(guide, report, 5, datetime.date(2032, 11, 29))
     assert len(report.findings) == 5
     assert str(report.findings[0]) == (
         'WARNING content/fr section "idees-recues" blocks[0].statistics[0]: 48 % (TNS-Sofres, '
-        "2012) is 14 years old (limit 5); update the figure or check it still holds")
+        "chiffre de 2012, revu en novembre 2026) was reviewed 6 years ago (limit 5); update "
+        "the figure, or check it still holds and write the month of that check in `reviewed:`")
     quiet = preflight.Report("default")
-    preflight.check_statistics(guide, quiet, 20, datetime.date(2026, 11, 29))
+    preflight.check_statistics(guide, quiet, 20, datetime.date(2032, 11, 29))
     assert quiet.findings == []
 
 
@@ -70,11 +72,14 @@ def test_low_resolution_image_is_an_error(tmp_path: Path) -> None:
                for f in blurry.errors)
 
 
-def test_total_ink_is_measured_inside_the_trim_box() -> None:
-    css = ("@page { size: 50mm 50mm; margin: 0; bleed: 3mm; marks: crop } "
-           "div { height: 50mm; background: device-cmyk(1 1 1 1) }")
-    full = weasyprint.HTML(string=f"<style>{css}</style><div></div>").write_pdf()
+def test_total_ink_is_measured_inside_the_bleed_box() -> None:
+    # The page background runs into the bleed; the trim, and 0.5 mm around it, are light.
+    css = ("@page { size: 50mm 50mm; margin: 0; bleed: 3mm; background: BLEED } "
+           "body { margin: 0 } div { position: absolute; top: -0.5mm; left: -0.5mm; "
+           "width: 51mm; height: 51mm; background: device-cmyk(0.5 0.5 0 0) }")
+    full = weasyprint.HTML(string="<style>" + css.replace("BLEED", "device-cmyk(1 1 1 1)")
+                           + "</style><div></div>").write_pdf()
     assert preflight.total_ink(full) == pytest.approx(400, abs=1)
-    css_light = css.replace("device-cmyk(1 1 1 1)", "device-cmyk(0.5 0.5 0 0)")
-    light = weasyprint.HTML(string=f"<style>{css_light}</style><div></div>").write_pdf()
+    light = weasyprint.HTML(string="<style>" + css.replace("BLEED", "device-cmyk(0.5 0.5 0 0)")
+                            + "</style><div></div>").write_pdf()
     assert preflight.total_ink(light) == pytest.approx(100, abs=1)

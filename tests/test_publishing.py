@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, copy_project, edit
+from conftest import ROOT, TODAY, copy_project, edit
 from guidepress import cli, kit, post, workers
 
 BRAND = "gh-port-lumiere"
@@ -43,7 +43,7 @@ def remove_poster(project: Path, lang: str, poster: str) -> None:
 def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One brand built in both languages, once for this module, and a copy of it."""
     project = copy_project(tmp_path_factory.mktemp("published") / "project")
-    outcome = kit.build(kit.Project(project), [BRAND], None, project / "output")
+    outcome = kit.build(kit.Project(project), [BRAND], None, project / "output", today=TODAY)
     assert outcome.problems == [] and outcome.built == 18
     pristine = project.parent / "pristine"
     shutil.copytree(project, pristine, symlinks=True)
@@ -61,12 +61,13 @@ def published(first_build: tuple[Path, Path]) -> Path:
 
 
 def build(project: Path, langs: list[str] | None = None, **options) -> kit.Outcome:
-    return kit.build(kit.Project(project), [BRAND], langs, project / "output", **options)
+    return kit.build(kit.Project(project), [BRAND], langs, project / "output", today=TODAY,
+                     **options)
 
 
 def run_cli(project: Path, *extra: str) -> int:
     return cli.main(["--project", str(project), "--brand", BRAND, "--output",
-                     str(project / "output"), *extra])
+                     str(project / "output"), "--today", TODAY.isoformat(), *extra])
 
 
 # --- publishing against the plan (issue 17, point 7) --------------------------------
@@ -310,7 +311,8 @@ def test_ctrl_c_while_rendering_prints_no_traceback_and_changes_nothing(
                         encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "--project", str(published), "--brand", BRAND,
-         "--lang", "fr", "--output", str(published / "output"), "--jobs", "1"],
+         "--lang", "fr", "--output", str(published / "output"), "--jobs", "1",
+         "--today", TODAY.isoformat()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = [process.stderr.readline()]
