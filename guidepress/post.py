@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
-from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
-                           StreamObject)
+import pikepdf
+from pypdf import PdfReader
 
 from guidepress.models import Brand
 from guidepress.problems import RenderError
@@ -109,45 +108,27 @@ def impose(pdf: bytes) -> bytes:
 
     Each page becomes a form XObject drawn at its place: nothing is re-parsed.
     """
-    reader = PdfReader(BytesIO(pdf))
-    writer = PdfWriter()
-    width, height = A4_LANDSCAPE
-    forms = [writer._add_object(_as_form(page, writer)) for page in reader.pages]
-    for left, right in saddle_stitch_order(len(reader.pages)):
-        side = writer.add_blank_page(width, height)
-        drawing, names = [], DictionaryObject()
-        for slot, (index, x) in enumerate(((left, 0.0), (right, width / 2))):
-            page = reader.pages[index]
-            offset_x = x + (width / 2 - float(page.mediabox.width)) / 2
-            offset_y = (height - float(page.mediabox.height)) / 2
-            names[NameObject(f"/P{slot}")] = forms[index]
-            drawing.append(f"q 1 0 0 1 {offset_x:.3f} {offset_y:.3f} cm /P{slot} Do Q")
-        side[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): names})
-        content = StreamObject()
-        content.set_data("\n".join(drawing).encode())
-        side[NameObject("/Contents")] = writer._add_object(content)
-    writer.add_metadata({k: v for k, v in (reader.metadata or {}).items()
-                         if k in ("/Title", "/Author", "/CreationDate", "/ModDate")})
-    output = BytesIO()
-    writer.write(output)
-    return output.getvalue()
-
-
-def _as_form(page: PageObject, writer: PdfWriter) -> StreamObject:
-    """A page as a form XObject of the writer, its resources copied along."""
-    form = StreamObject()
-    contents = page.get_contents()
-    form.set_data(contents.get_data() if contents is not None else b"")
-    box = page.mediabox
-    resources = page.get("/Resources") or DictionaryObject()
-    form.update({
-        NameObject("/Type"): NameObject("/XObject"),
-        NameObject("/Subtype"): NameObject("/Form"),
-        NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (box.left, box.bottom,
-                                                                    box.right, box.top)]),
-        NameObject("/Resources"): resources.get_object().clone(writer),
-    })
-    return form
+    with pikepdf.open(BytesIO(pdf)) as source, pikepdf.new() as imposed:
+        forms = [imposed.copy_foreign(pikepdf.Page(page).as_form_xobject())
+                 for page in source.pages]
+        width, height = A4_LANDSCAPE
+        for left, right in saddle_stitch_order(len(source.pages)):
+            names, drawing = pikepdf.Dictionary(), []
+            for slot, (index, x) in enumerate(((left, 0.0), (right, width / 2))):
+                llx, lly, urx, ury = (float(v) for v in source.pages[index].mediabox)
+                offset_x = x + (width / 2 - (urx - llx)) / 2 - llx
+                offset_y = (height - (ury - lly)) / 2 - lly
+                names[pikepdf.Name(f"/P{slot}")] = forms[index]
+                drawing.append(f"q 1 0 0 1 {offset_x:.3f} {offset_y:.3f} cm /P{slot} Do Q")
+            side = imposed.add_blank_page(page_size=(width, height))
+            side.Resources = pikepdf.Dictionary(XObject=names)
+            side.Contents = imposed.make_stream("\n".join(drawing).encode())
+        for key in ("/Title", "/Author", "/CreationDate", "/ModDate"):
+            if key in source.docinfo:
+                imposed.docinfo[key] = source.docinfo[key]
+        output = BytesIO()
+        imposed.save(output, deterministic_id=True)  # the same pages give the same bytes
+        return output.getvalue()
 
 
 def verify_pdf(name: str, pdf: bytes) -> None:

@@ -132,8 +132,8 @@ def test_an_overflowing_poster_fails_the_run_and_writes_nothing(
     edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
          '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
          '      source:\n        name: "SocialBakers"\n        year: 2012')
-    edit(path, 'headline: "Le secret médical ne s’arrête pas à l’écran"',
-         'headline: "Le secret médical ne s’arrête jamais à l’écran"')  # a good change too
+    edit(path, 'headline: "Le secret ne s’arrête pas à l’écran"',
+         'headline: "Le secret ne s’arrête jamais à l’écran"')  # a good change too
     code = run_cli(published)
     err = capsys.readouterr().err
     assert code == 2
