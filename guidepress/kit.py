@@ -11,7 +11,7 @@ import datetime
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +66,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
     for slug in slugs:
         ticket = None
         try:
-            brand = validate.load_brand(project.root, slug)
+            brand = validate.load_brand(project.root, slug, langs)
             name = printer or brand.printer
             ticket = tickets.get(name) or validate.load_printer(project.root, name)
             tickets[name] = ticket
@@ -97,7 +97,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
           on_progress: Callable[[Progress], None] | None = None, *,
-          today: datetime.date) -> Outcome:
+          today: datetime.date, runner: Runner | None = None) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<lang>/`.
 
     `today` dates the preflight's age check of statistics; only the command line reads
@@ -106,30 +106,26 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     Bad input stops everything before rendering (InputErrors); with several brands, a
     brand with bad input is set aside and the others go on. Targets whose inputs are
     unchanged since the manifest was written are skipped (unless `force`); the others
-    render each in a bounded worker. A brand is then published as one unit, exactly as
-    the plan says, or, if any of its targets, its preflight or its proof sheet failed,
-    not at all: its folder keeps the previous good files.
+    render each in a bounded worker (`runner`: local forked workers by default). A brand
+    is then published as one unit, exactly as the plan says, or, if any of its targets,
+    its preflight or its proof sheet failed, not at all: its folder keeps the previous
+    good files.
     """
     started = time.monotonic()
     pdf.fresh_font_configuration()  # fonts are loaded again for each build
     editions, problems = _prepare_each(project, slugs, langs, printer)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets), problems=problems)
-    # Compiled templates live for this build only: a template added or changed since the
-    # last build (under `watch`) is always seen.
-    envs = {e.brand.slug: render.template_environment(project.templates, e.brand)
-            for e in editions}
     brands = {slug: publish.BrandBuild(report)
               for slug, report in brand_reports(editions, max_statistic_age, today).items()}
     for edition in editions:
         brands[edition.brand.slug].editions.append(edition)
     to_render = _skip_up_to_date(project, targets, output, brands, force, outcome, on_progress)
-    if to_render:
-        _warm_templates(envs, editions)
     jobs, limits = jobs or os.cpu_count() or 1, limits or workers.Limits()
-    _render_all(project, to_render, envs, brands, jobs, limits, outcome, on_progress)
+    results = (runner or run_locally)(project, to_render, jobs, limits)
+    _record_results(to_render, results, brands, outcome, on_progress)
     published = publish.publish(output, brands, outcome.problems,
-                                functools.partial(_proof_sheet, project, envs), jobs, limits)
+                                functools.partial(_proof_sheet, project), jobs, limits)
     outcome.written, outcome.removed = published.written, published.removed
     outcome.problems = published.problems
     outcome.reports = {slug: brands[slug].report for slug in published.brands}
@@ -158,16 +154,11 @@ def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
     return to_render
 
 
-def _render_all(project: Project, to_render: list[tuple[Target, str]],
-                envs: dict[str, ImmutableSandboxedEnvironment],
-                brands: dict[str, publish.BrandBuild], jobs: int, limits: workers.Limits,
-                outcome: Outcome, on_progress: Callable[[Progress], None] | None) -> None:
-    """Render each target in a bounded worker; record its files or its problems."""
-    calls = [functools.partial(render_target, project, target, envs[target.edition.brand.slug])
-             for target, _ in to_render]
-    # Each worker makes its own font configuration: WeasyPrint writes @font-face files
-    # into it, and two workers sharing one inherited from here would overwrite each other.
-    for result in workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration):
+def _record_results(to_render: list[tuple[Target, str]], results: Iterator[workers.Result],
+                    brands: dict[str, publish.BrandBuild], outcome: Outcome,
+                    on_progress: Callable[[Progress], None] | None) -> None:
+    """Take each rendered target's files, or its problems."""
+    for result in results:
         target, inputs = to_render[result.index]
         slug = target.edition.brand.slug
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
@@ -185,6 +176,24 @@ def _render_all(project: Project, to_render: list[tuple[Target, str]],
             if result.failure is not None:
                 outcome.problems.append(Problem(slug, target.label, result.failure))
             _notify(on_progress, target, "failed", outcome, result.seconds)
+
+
+# What renders a build's targets, given (target, inputs hash) pairs: it yields one
+# workers.Result per target, whose value is the target's Produced. Local forked workers
+# by default; guidepress.queue.Runner sends them to a job queue instead.
+Runner = Callable[[Project, list[tuple[Target, str]], int, workers.Limits],
+                  Iterator[workers.Result]]
+
+
+def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int,
+                limits: workers.Limits) -> Iterator[workers.Result]:
+    """Render each target in a bounded worker forked from this process."""
+    envs = _warm_templates(project, to_render)
+    calls = [functools.partial(render_target, project, target, envs[target.edition.brand.slug])
+             for target, _ in to_render]
+    # Each worker makes its own font configuration: WeasyPrint writes @font-face files
+    # into it, and two workers sharing one inherited from here would overwrite each other.
+    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
@@ -225,28 +234,32 @@ def _notify(callback: Callable[[Progress], None] | None, target: Target, status:
         callback(Progress(target.label, status, done, outcome.targets, seconds))
 
 
-def _warm_templates(envs: dict[str, ImmutableSandboxedEnvironment],
-                    editions: list[Edition]) -> None:
-    """Compile each brand's templates once here, so that forked workers inherit them."""
-    seen = set()
-    for edition in editions:
-        if edition.brand.slug in seen:
+def _warm_templates(project: Project, to_render: list[tuple[Target, str]]
+                    ) -> dict[str, ImmutableSandboxedEnvironment]:
+    """Make each brand's template environment for this build and compile its templates
+    here, so that forked workers inherit them; an environment lives for one build only.
+
+    Nothing is rendered here: a brand template runs only in a bounded worker.
+    """
+    envs: dict[str, ImmutableSandboxedEnvironment] = {}
+    for target, _ in to_render:
+        brand = target.edition.brand
+        if brand.slug in envs:
             continue
-        seen.add(edition.brand.slug)
-        env = envs[edition.brand.slug]
-        profile = render.Profile("screen")
-        render.render_booklet(env, edition.guide, edition.brand, profile)
-        if edition.guide.posters:
-            render.render_poster(env, edition.guide, edition.brand, edition.guide.posters[0],
-                                 profile)
+        envs[brand.slug] = render.template_environment(project.templates, brand)
+        try:
+            render.compile_templates(envs[brand.slug], project.templates, brand)
+        except InputErrors:
+            pass  # the brand's targets report it, by file and line, from their workers
+    return envs
 
 
-def _proof_sheet(project: Project, envs: dict[str, ImmutableSandboxedEnvironment],
-                 brand: publish.BrandBuild, folder: Path, langs: list[str]) -> bytes:
+def _proof_sheet(project: Project, brand: publish.BrandBuild, folder: Path,
+                 langs: list[str]) -> bytes:
     """The proof sheet of a brand, from the files of its new folder (in a worker)."""
     edition = brand.editions[0]
-    return proof.make_proof(tools(project, edition, envs[edition.brand.slug]), edition, folder,
-                            langs, brand.report, project.root)
+    return proof.make_proof(tools(project, edition), edition, folder, langs, brand.report,
+                            project.root)
 
 
 def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class Rendered:
     document: Document
     pages: weasyprint.Document
     warnings: list[str]
+    base: Path | None = None  # the project's folder, to name its files in messages
 
 
 _FONTS: list[FontConfiguration] = []  # the current build's, made when first needed
@@ -140,34 +142,26 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
 
     WeasyPrint logs at ERROR level what it could not do (an image, SVG or stylesheet that
     failed to load or to render) and at WARNING level what it ignored (an unsupported
-    property): the level decides, never the words of the message.
+    property): the level decides, not the words of the message.
     """
-    with _captured_messages() as messages:
+    with _captured_warnings(document.name, base_url) as warnings:
         try:
             pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
                                     url_fetcher=fetcher).render(
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc), document.name) from None
-    _fail_on_errors(messages, document.name)
-    return Rendered(document, pages, [text for level, text in messages if level < logging.ERROR])
-
-
-def _fail_on_errors(messages: list[tuple[int, str]], name: str) -> None:
-    """Raise when WeasyPrint reported an error (long data: URLs in it shortened)."""
-    errors = [text if len(text) <= 200 else text[:200] + "…"
-              for level, text in messages if level >= logging.ERROR]
-    if errors:
-        raise RenderError("; ".join(dict.fromkeys(errors)), name)
+    return Rendered(document, pages, warnings, base_url)
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
     """Return the PDF bytes of laid-out pages, made for the profile's use.
 
-    Images are drawn only now: an error WeasyPrint reports while drawing fails the PDF.
+    Images (SVG logos included) are drawn here: one WeasyPrint fails to draw fails the
+    document, instead of leaving it without its logo, bullets or QR code.
     """
     ticket = profile.ticket
-    with _captured_messages() as messages:
+    with _captured_warnings(rendered.document.name, rendered.base):
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
@@ -178,13 +172,17 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
                                                 output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    _fail_on_errors(messages, rendered.document.name)
     return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered))
 
 
+_FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
+
+
 def _identifier(rendered: Rendered) -> bytes:
-    """A stable PDF identifier: the same inputs give the same bytes."""
-    return hashlib.sha256(rendered.document.html.encode()).hexdigest()[:32].encode()
+    """A stable PDF identifier: the same inputs give the same bytes, wherever the project
+    and the fonts sit on disk (a queue's workers unpack them into temporary folders)."""
+    html = _FILE_URL.sub(lambda url: url.group(1), rendered.document.html)
+    return hashlib.sha256(html.encode()).hexdigest()[:32].encode()
 
 
 PX_TO_MM = 25.4 / 96  # WeasyPrint lays out in CSS pixels
@@ -275,15 +273,25 @@ def _first_field(box: object) -> Field | None:
     return None
 
 
+# WeasyPrint's warnings (by their fixed format string) that mean part of the document is lost
+_FAILURE_WARNINGS = {"Font-face %r cannot be loaded"}
+
+
 @contextmanager
-def _captured_messages() -> Iterator[list[tuple[int, str]]]:
-    """Collect WeasyPrint's warnings and errors, with their level, instead of letting
-    them scroll by."""
-    messages: list[tuple[int, str]] = []
+def _captured_warnings(name: str, base: Path | None) -> Iterator[list[str]]:
+    """Collect WeasyPrint's warnings; raise RenderError if it logged an error.
+
+    WeasyPrint logs, and goes on, when it cannot load a resource or draw an image: any
+    message at ERROR level fails the document, with WeasyPrint's words (project files
+    named from the project's folder).
+    """
+    messages: list[str] = []
+    errors: list[str] = []
 
     class Collector(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            messages.append((record.levelno, record.getMessage()))
+            failed = record.levelno >= logging.ERROR or record.msg in _FAILURE_WARNINGS
+            (errors if failed else messages).append(record.getMessage())
 
     logger = logging.getLogger("weasyprint")
     handler = Collector(level=logging.WARNING)
@@ -295,3 +303,13 @@ def _captured_messages() -> Iterator[list[tuple[int, str]]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = previous
+    if errors:
+        prefix = base.as_uri() + "/" if base is not None else None
+        shown = [_shortened(text.replace(prefix, "") if prefix else text)
+                 for text in dict.fromkeys(errors)]
+        raise RenderError("; ".join(shown), name)
+
+
+def _shortened(message: str, limit: int = 200) -> str:
+    """A message cut to `limit` characters (WeasyPrint quotes whole data: URLs)."""
+    return message if len(message) <= limit else message[:limit] + "…"

@@ -38,8 +38,8 @@ def check_brand_css(folder: Path) -> dict[Path, list[CssProblem]]:
     """Every problem in the CSS of a brand's templates folder, by file."""
     found: dict[Path, list[CssProblem]] = {}
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix not in (".css", ".j2"):
-            continue
+        if path.is_symlink() or not path.is_file() or path.suffix not in (".css", ".j2"):
+            continue  # links and special files are refused by validate.check_brand_templates
         problems = check_file(path)
         if problems:
             found[path] = problems
