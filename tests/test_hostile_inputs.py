@@ -358,8 +358,9 @@ def test_10_all_brands_in_that_language_build_the_others(small_project: Path) ->
     _english_only(small_project)
     code, err = run_cli(small_project, "--all-brands", "--lang", "fr")
     assert "Traceback" not in err and "KeyError" not in err
-    assert code != 0
-    assert "FAILED default: 1 problem(s) in the input; this brand was not built" in err
+    assert code == 2
+    assert (f'FAILED default: {BRAND}:32: languages: "fr" was asked for (--lang fr), but this '
+            "brand is made in en only" in err)
     assert (small_project / "output/gh-port-lumiere/fr/guide-print.pdf").exists()
 
 
