@@ -80,8 +80,8 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
     assert captured.err.count("FAILED") == 1
     assert ('FAILED gh-port-lumiere: brands/gh-port-lumiere/brand.yaml:11: colours.primary: '
             '"teal" is not a colour' in captured.err)
-    assert "/9] built default/fr booklet" in captured.err
-    assert "summary: built 9, skipped (up to date) 0, failed 0," in captured.out
+    assert "/10] built default/fr booklet" in captured.err
+    assert "summary: built 10, skipped (up to date) 0, failed 0," in captured.out
     assert "brands not published 1" in captured.out
     assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()

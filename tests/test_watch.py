@@ -48,7 +48,7 @@ def test_watch_shows_changes_and_errors(scratch_project: Path) -> None:
     try:
         first, _ = wait_for_version(port, 0, 120)
         page = get(port, "/")
-        assert page.count("<figure>") == 17 and "fr/poster-stade.pdf" in page
+        assert page.count("<figure>") == 19 and "fr/poster-stade.pdf" in page
         assert "location.reload()" in page
 
         posters = scratch_project / "content/fr/posters.yaml"
@@ -65,7 +65,7 @@ def test_watch_shows_changes_and_errors(scratch_project: Path) -> None:
         wait_for_version(port, second, 60)
         page = get(port, "/")
         assert ("content/fr/posters.yaml:3: posters[0].colour: unknown key" in page)
-        assert page.count("<figure>") == 17  # the last good preview stays
+        assert page.count("<figure>") == 19  # the last good preview stays
     finally:
         process.terminate()
         process.wait(timeout=10)
