@@ -7,6 +7,7 @@ bad input or a failed render never leaves a half-written or stale file in `outpu
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -16,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidepress import (manifest, pdf, post, preflight, proof, render, typography, validate,
-                        workers)
+from guidepress import (library, manifest, pdf, post, preflight, proof, render, typography,
+                        validate, workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress.load import load_yaml
-from guidepress.models import Brand, Guide, Poster, PrinterTicket
+from guidepress.models import Brand, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, RenderError
 
@@ -53,11 +54,15 @@ class Outcome:
 
 
 def prepare(project: Project, slugs: list[str], langs: list[str] | None,
-            printer: str | None = None) -> list[Edition]:
-    """Validate every brand, guide and printer ticket of the run; report all problems together."""
+            printer: str | None = None, guides: list[str] | None = None) -> list[Edition]:
+    """Validate every brand, guide and printer ticket of the run; report all problems together.
+
+    `guides` names the guides to build; by default each brand builds the guides it enables.
+    """
     errors: list[InputError] = []
     editions = []
     tickets: dict[str, PrinterTicket] = {}
+    infos: dict[str, GuideInfo | None] = {}
     for slug in slugs:
         ticket = None
         try:
@@ -68,22 +73,80 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
         except InputErrors as exc:
             errors.extend(exc.errors)
             brand = None
-        guides = []
-        for lang in langs or (brand.languages if brand else validate.list_languages(project.root)):
-            try:
-                guides.append(validate.load_guide(project.root, lang, brand))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-        errors.extend(validate.compare_editions(guides))
-        if brand is None or ticket is None:
-            continue
-        for guide in guides:
-            setter = typography.typesetter_for(guide.lang, brand)
-            editions.append(Edition(typography.typeset(brand.in_language(guide.lang), setter),
-                                    typography.typeset(guide, setter), ticket))
+        wanted = guides or (validate.enabled_guides(project.root, brand) if brand
+                            else validate.list_guides(project.root))
+        for guide_slug in wanted:
+            info = _guide_info(project, guide_slug, infos, errors)
+            if info is None:
+                continue
+            if brand is not None:
+                errors.extend(validate.check_needs(project.root, brand, info))
+            in_each_language = _load_languages(project, info, brand,
+                                               _languages(brand, info, langs, errors), errors)
+            if brand is None or ticket is None:
+                continue
+            for guide in in_each_language:
+                setter = typography.typesetter_for(guide.lang, brand)
+                own = brand.for_guide(info).in_language(guide.lang)
+                editions.append(Edition(typography.typeset(own, setter),
+                                        typography.typeset(guide, setter), ticket))
     if errors:
         raise InputErrors(errors)
     return editions
+
+
+def check_guides(project: Project, guides: list[str]) -> None:
+    """Validate guides that no brand of the run builds, on their own (without a brand's
+    fonts or values); raise every problem together."""
+    errors: list[InputError] = []
+    for slug in guides:
+        info = _guide_info(project, slug, {}, errors)
+        if info is not None:
+            _load_languages(project, info, None, info.languages, errors)
+    if errors:
+        raise InputErrors(errors)
+
+
+def _load_languages(project: Project, info: GuideInfo, brand: Brand | None, langs: list[str],
+                    errors: list[InputError]) -> list[Guide]:
+    """Validate a guide in each language, and that the languages match one another."""
+    guides = []
+    for lang in langs:
+        try:
+            guides.append(validate.load_guide(project.root, lang, brand, info))
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+    errors.extend(validate.compare_editions(guides))
+    return guides
+
+
+def _guide_info(project: Project, slug: str, infos: dict[str, GuideInfo | None],
+                errors: list[InputError]) -> GuideInfo | None:
+    """Read a guide's guide.yaml once per run, whatever the number of brands."""
+    if slug not in infos:
+        try:
+            infos[slug] = validate.load_guide_info(project.root, slug)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+            infos[slug] = None
+    return infos[slug]
+
+
+def _languages(brand: Brand | None, info: GuideInfo, langs: list[str] | None,
+               errors: list[InputError]) -> list[str]:
+    """The languages of a guide to build: those asked for, or those the brand builds and
+    the guide is written in."""
+    if langs:
+        return langs  # a language the guide lacks is then named by load_guide
+    if brand is None:
+        return info.languages
+    common = [lang for lang in brand.languages if lang in info.languages]
+    if not common:
+        errors.append(InputError(
+            f"content/{info.slug}/guide.yaml", 0, "languages",
+            f'the guide "{info.slug}" is written in {", ".join(info.languages)}, and '
+            f'brands/{brand.slug} builds only {", ".join(brand.languages)}'))
+    return common
 
 
 def build(project: Project, slugs: list[str], langs: list[str] | None, output: Path,
@@ -91,8 +154,9 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
-          on_progress: Callable[[Progress], None] | None = None) -> Outcome:
-    """Build the kits of `slugs` into `output/<brand>/<lang>/`.
+          on_progress: Callable[[Progress], None] | None = None,
+          guides: list[str] | None = None) -> Outcome:
+    """Build the kits of `slugs` into `output/<brand>/<guide>/<lang>/`.
 
     Bad input stops everything before rendering (InputErrors). Targets whose inputs are
     unchanged since the manifest was written are skipped (unless `force`). The others
@@ -100,7 +164,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     brand whose preflight finds an error keeps all of its previous files.
     """
     started = time.monotonic()
-    editions, rejected = _prepare_each(project, slugs, langs, printer)
+    editions, rejected = _prepare_each(project, slugs, langs, printer, guides)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets))
     for slug, errors in rejected.items():
@@ -113,12 +177,12 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     to_render: list[tuple[Target, str]] = []
     for target in targets:
-        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        slug, where = target.edition.brand.slug, target.edition.where
         inputs = manifest.inputs_hash(project.templates, target, epoch)
-        if not force and manifest.up_to_date(manifests[slug], output / slug, lang, target,
+        if not force and manifest.up_to_date(manifests[slug], output / slug, where, target,
                                              inputs):
             outcome.skipped += 1
-            _reuse(manifests[slug], entries[slug], reports[slug], lang, target)
+            _reuse(manifests[slug], entries[slug], reports[slug], where, target)
             _notify(on_progress, target, "skipped", outcome, 0.0)
         else:
             to_render.append((target, inputs))
@@ -131,26 +195,26 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     for result in workers.run(calls, jobs or os.cpu_count() or 1, limits or workers.Limits(),
                               initializer=pdf.fresh_font_configuration):
         target, inputs = to_render[result.index]
-        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        slug, where = target.edition.brand.slug, target.edition.where
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
         if result.ok:
             outcome.built += 1
-            produced.setdefault(output / slug / lang, {}).update(result.value.files)
+            produced.setdefault(output / slug / where, {}).update(result.value.files)
             findings = result.value.findings + [
                 preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
                 for w in result.value.warnings]
             reports[slug].findings += findings
             reports[slug].checked += result.value.checked
-            _record(entries[slug], lang, target, inputs, result.value, findings)
+            _record(entries[slug], where, target, inputs, result.value, findings)
             _notify(on_progress, target, "built", outcome, result.seconds)
         else:
             outcome.input_errors += result.input_errors
             message = result.failure or "; ".join(str(e) for e in result.input_errors)
             outcome.failures.append((target.label, message))
             for name in target.names:  # the previous files stay, and so do their entries
-                previous = manifests[slug]["files"].get(f"{lang}/{name}")
+                previous = manifests[slug]["files"].get(f"{where}/{name}")
                 if previous:
-                    entries[slug][f"{lang}/{name}"] = previous
+                    entries[slug][f"{where}/{name}"] = previous
             _notify(on_progress, target, "failed", outcome, result.seconds)
     outcome.reports = reports
     _publish(project, output, targets, produced, reports, entries, outcome)
@@ -159,18 +223,19 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
-                  printer: str | None) -> tuple[list[Edition], dict[str, list[InputError]]]:
+                  printer: str | None, guides: list[str] | None
+                  ) -> tuple[list[Edition], dict[str, list[InputError]]]:
     """Validate brand by brand: one bad brand among many is set aside, not fatal.
 
     When no brand is valid, every problem is raised together, as for a single brand.
     """
     if len(slugs) == 1:
-        return prepare(project, slugs, langs, printer), {}
+        return prepare(project, slugs, langs, printer, guides), {}
     editions: list[Edition] = []
     rejected: dict[str, list[InputError]] = {}
     for slug in slugs:
         try:
-            editions += prepare(project, [slug], langs, printer)
+            editions += prepare(project, [slug], langs, printer, guides)
         except InputErrors as exc:
             rejected[slug] = exc.errors
     if not editions:
@@ -197,13 +262,14 @@ def _notify(callback: Callable[[Progress], None] | None, target: Target, status:
 
 
 def _warm_templates(project: Project, editions: list[Edition]) -> None:
-    """Compile each brand's templates once here, so that forked workers inherit them."""
+    """Compile each brand's and guide's templates once here, so that forked workers
+    inherit them."""
     seen = set()
     for edition in editions:
-        if edition.brand.slug in seen:
+        if (edition.brand.slug, edition.guide.info.slug) in seen:
             continue
-        seen.add(edition.brand.slug)
-        env = render.template_environment(project.templates, edition.brand)
+        seen.add((edition.brand.slug, edition.guide.info.slug))
+        env = _tools(project, edition)[0]
         profile = render.Profile("screen")
         render.render_booklet(env, edition.guide, edition.brand, profile)
         if edition.guide.posters:
@@ -211,16 +277,17 @@ def _warm_templates(project: Project, editions: list[Edition]) -> None:
                                  profile)
 
 
-def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
+def _record(entries: dict[str, dict], where: str, target: Target, inputs: str,
             produced: Produced, findings: list[preflight.Finding]) -> None:
     for index, (name, data) in enumerate(produced.files.items()):
-        entries[f"{lang}/{name}"] = {
+        entries[f"{where}/{name}"] = {
             "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
             "pages": post.page_count(data) if name.endswith(".pdf") else None,
             "profile": post.profile_of(name),
             "inputs": inputs,
             "target": target.label,
+            "title": target.title,
             # findings and checks belong to the target: kept once, on its first file
             "findings": [[f.level, f.subject, f.message] for f in findings] if index == 0
             else [],
@@ -228,33 +295,30 @@ def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
         }
 
 
-def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, lang: str,
+def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, where: str,
            target: Target) -> None:
     for name in target.names:
-        entry = old["files"][f"{lang}/{name}"]
-        entries[f"{lang}/{name}"] = entry
+        entry = old["files"][f"{where}/{name}"]
+        entries[f"{where}/{name}"] = entry
         report.findings += [preflight.Finding(*f) for f in entry.get("findings", [])]
         report.checked += entry.get("checked", [])
 
 
-def _proof(project: Project, editions: list[Edition], brand_output: Path,
+def _proof(project: Project, edition: Edition, brand_output: Path, wheres: list[str],
            report: preflight.Report) -> bytes:
-    first = editions[0]
-    return proof.make_proof(_tools(project, first), first, brand_output,
-                            [e.guide.lang for e in editions], report, project.root)
+    return proof.make_proof(_tools(project, edition, with_guide=False), edition, brand_output,
+                            wheres, report, project.root)
 
 
 def _publish(project: Project, output: Path, targets: list[Target],
              produced: dict[Path, dict[str, bytes]], reports: dict[str, preflight.Report],
              entries: dict[str, dict[str, dict]], outcome: Outcome) -> None:
-    editions_of: dict[str, list[Edition]] = {}
+    first_edition: dict[str, Edition] = {}
     for target in targets:
-        group = editions_of.setdefault(target.edition.brand.slug, [])
-        if target.edition not in group:
-            group.append(target.edition)
+        first_edition.setdefault(target.edition.brand.slug, target.edition)
     planned: dict[Path, set[str]] = {}
     for target in targets:
-        folder = output / target.edition.brand.slug / target.edition.guide.lang
+        folder = output / target.edition.brand.slug / target.edition.where
         planned.setdefault(folder, set()).update(target.names)
     for slug, report in reports.items():
         with post.locked(output / slug):
@@ -264,21 +328,49 @@ def _publish(project: Project, output: Path, targets: list[Target],
                 continue
             written = []
             for folder, files in produced.items():
-                if folder.parent.name == slug:
+                if folder.is_relative_to(output / slug):
                     written += post.publish(files, folder, planned[folder])
+            removed = _remove_old_layout(output / slug)
             outcome.written += written
-            if written or not (output / slug / "proof.pdf").exists():
+            rebuilt = {t.edition.where for t in targets if t.edition.brand.slug == slug}
+            kept = {name: entry for name, entry in manifest.load(output / slug)["files"].items()
+                    if _edition_of(name) not in rebuilt and (output / slug / name).is_file()}
+            files = {**kept, **entries[slug]}
+            if written or removed or not (output / slug / "proof.pdf").exists():
+                wheres = sorted({_edition_of(name) for name in files})
+                full = preflight.Report(slug, report.checked, report.findings + [
+                    preflight.Finding(*f) for entry in kept.values()
+                    for f in entry.get("findings", [])])
                 try:
-                    sheet = _proof(project, editions_of[slug], output / slug, report)
+                    sheet = _proof(project, first_edition[slug], output / slug, wheres, full)
+                    page = library.index_page(_tools(project, first_edition[slug],
+                                                     with_guide=False)[0],
+                                              first_edition[slug], output / slug, files)
                 except RenderError as exc:
                     outcome.failures.append((f"{slug} proof sheet", str(exc)))
                 else:
-                    outcome.written += post.publish({"proof.pdf": sheet}, output / slug)
-            kept = manifest.load(output / slug)["files"]
-            kept = {k: v for k, v in kept.items() if k.split("/")[0] not in
-                    {t.edition.guide.lang for t in targets if t.edition.brand.slug == slug}}
-            post.publish({manifest.MANIFEST: manifest.to_bytes({**kept, **entries[slug]})},
-                         output / slug)
+                    outcome.written += post.publish({"proof.pdf": sheet,
+                                                     library.INDEX: page}, output / slug)
+            post.publish({manifest.MANIFEST: manifest.to_bytes(files)}, output / slug)
+
+
+def _edition_of(name: str) -> str:
+    """`<guide>/<lang>` of a manifest entry named `<guide>/<lang>/<file>`."""
+    return "/".join(name.split("/")[:2])
+
+
+def _remove_old_layout(brand_output: Path) -> list[Path]:
+    """Remove outputs left by the layout before guides (`output/<brand>/<lang>/`)."""
+    removed = []
+    for folder in sorted(p.parent for p in brand_output.glob("*/guide-print.pdf")):
+        for pattern in (*post.OWNED_PATTERNS, "web/index.html"):
+            for old in folder.glob(pattern):
+                old.unlink()
+                removed.append(old)
+        for empty in (folder / "web", folder):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
+    return removed
 
 
 def brand_reports(editions: list[Edition], max_statistic_age: int
@@ -300,9 +392,9 @@ def preflight_existing(editions: list[Edition], output: Path, max_statistic_age:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
     reports = brand_reports(editions, max_statistic_age)
     for edition in editions:
-        folder = output / edition.brand.slug / edition.guide.lang
+        folder = output / edition.brand.slug / edition.where
         for path in sorted(folder.glob("*.pdf")):
-            preflight.check_document(f"{edition.guide.lang}/{path.name}", path.read_bytes(),
+            preflight.check_document(f"{edition.where}/{path.name}", path.read_bytes(),
                                      edition.brand, edition.ticket,
                                      reports[edition.brand.slug])
     return reports
@@ -314,7 +406,7 @@ def created_at(guide: Guide) -> str:
     if epoch and epoch.isdigit():
         moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
     else:
-        moment = datetime.datetime.combine(guide.meta.date, datetime.time(),
+        moment = datetime.datetime.combine(guide.info.date, datetime.time(),
                                            datetime.timezone.utc)
     return moment.isoformat()
 
@@ -329,10 +421,11 @@ def render_target(project: Project, target: Target) -> Produced:
     warnings: list[str] = []
     if target.web:
         page = render.render_web(env, guide, brand, render.Profile("web", None, screen.created))
-        post.verify_web_page(f"{brand.slug}/{guide.lang}/{page.name}", page.html)
+        post.verify_web_page(f"{brand.slug}/{edition.where}/{page.name}", page.html)
         return Produced({page.name: page.html.encode()}, [])
     if target.poster_index is None:
         booklet = _booklet(env, guide, brand, printing, fetcher, base)
+        _check_page_limit(base, guide, len(booklet.pages.pages))
         notes = booklet.document.html.count('class="notes"')
         on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
                                                       notes_pages=notes), fetcher, base)
@@ -349,17 +442,22 @@ def render_target(project: Project, target: Target) -> Produced:
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     for name, data in files.items():
-        post.verify_pdf(f"{brand.slug}/{guide.lang}/{name}", data)
+        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data)
         # fonts (embedded, declared), pages, images and ink: errors stop this output
-        preflight.check_document(f"{guide.lang}/{name}", data, brand, ticket, report)
+        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report)
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 
 
-def _tools(project: Project, edition: Edition) -> tuple[
+def _tools(project: Project, edition: Edition, with_guide: bool = True) -> tuple[
         ImmutableSandboxedEnvironment, pdf.ProjectFetcher, render.Profile, render.Profile]:
+    """The template environment, URL fetcher and profiles of an edition's documents; the
+    guide's own templates are left out for the brand's proof sheet and library page."""
     brand, ticket = edition.brand, edition.ticket
-    env = render.template_environment(project.templates, brand)
+    guide_folder = edition.guide.info.folder if with_guide else None
+    env = render.template_environment(project.templates, brand, guide_folder)
+    guide_templates = (guide_folder / "templates",) if guide_folder else ()
     fetcher = pdf.ProjectFetcher((project.templates, brand.folder, ticket.icc_profile,
+                                  *guide_templates,
                                   *(face.files.regular.parent for face in brand.fonts.families)))
     created = created_at(edition.guide)
     return (env, fetcher, render.Profile("print", ticket, created),
@@ -397,9 +495,20 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
                                                      notes_pages=padding), fetcher, base)
     pages = len(rendered.pages.pages)
     if pages % 4:
-        raise RenderError(f"{brand.slug}/{guide.lang}/guide: {pages} pages after padding, "
-                          "not a multiple of 4")
+        raise RenderError(f"{brand.slug}/{guide.info.slug}/{guide.lang}/guide: {pages} pages "
+                          "after padding, not a multiple of 4")
     return rendered
+
+
+def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:
+    """A guide may cap its booklet's pages (a leaflet is 4): more is an error, not a cut."""
+    limit = guide.info.max_pages
+    if limit is not None and pages > limit:
+        display = f"content/{guide.info.slug}/guide.yaml"
+        source = load_yaml(base / display, display)
+        raise InputErrors([source.error(("max_pages",), f"the {guide.lang} booklet has {pages} "
+                                        f"pages, more than the {limit} this guide allows; "
+                                        "shorten its sections")])
 
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
@@ -408,7 +517,7 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
                            fetcher, base)
     if len(rendered.pages.pages) > 1:
         spilled = pdf.overflowing_field(rendered) or "brand.contacts"
-        display = f"content/{guide.lang}/posters.yaml"
+        display = f"content/{guide.info.slug}/{guide.lang}/posters.yaml"
         source = load_yaml(base / display, display)
         if spilled.startswith("brand."):
             key: tuple[str | int, ...] = ("posters", index)

@@ -1,6 +1,7 @@
 """The manifest of a brand's outputs, and the inputs hash that makes rebuilds incremental.
 
-`output/<brand>/manifest.json` lists every file with its sha256, pages, profile, size,
+`output/<brand>/manifest.json` lists every file of every guide (named
+`<guide>/<lang>/<file>`) with its sha256, pages, profile, size,
 preflight findings and the hash of the inputs it was made from. A target whose inputs
 hash matches, and whose files are still there unchanged, is skipped.
 """
@@ -54,6 +55,7 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
     digest = hashlib.sha256()
     parts = [tool_version(), epoch, brand.model_dump_json(), ticket.model_dump_json(),
              _tree_digest(templates), _tree_digest(brand.folder / "templates"),
+             _tree_digest(guide.info.folder / "templates"),
              file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
     parts += [file_digest(path) for face in brand.fonts.families
               for path in face.files.model_dump().values() if path is not None]
@@ -62,7 +64,8 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
     elif target.poster_index is None:
         parts.append(guide.model_dump_json(exclude={"posters"}))
     else:
-        parts += [guide.lang, guide.labels.model_dump_json(), guide.meta.model_dump_json(),
+        parts += [guide.lang, guide.info.model_dump_json(), guide.labels.model_dump_json(),
+                  guide.meta.model_dump_json(),
                   guide.posters[target.poster_index].model_dump_json()]
     for part in parts:
         digest.update(part.encode())
@@ -79,12 +82,13 @@ def load(brand_output: Path) -> dict:
     return data if isinstance(data.get("files"), dict) else {"files": {}}
 
 
-def up_to_date(manifest: dict, brand_output: Path, lang: str, target: Target,
+def up_to_date(manifest: dict, brand_output: Path, where: str, target: Target,
                inputs: str) -> bool:
-    """True when every file of the target is listed with these inputs and is unchanged."""
+    """True when every file of the target (in `<guide>/<lang>/`) is listed with these
+    inputs and is unchanged."""
     for name in target.names:
-        entry = manifest["files"].get(f"{lang}/{name}")
-        path = brand_output / lang / name
+        entry = manifest["files"].get(f"{where}/{name}")
+        path = brand_output / where / name
         if not entry or entry.get("inputs") != inputs or not path.is_file() \
                 or file_digest(path) != entry.get("sha256"):
             return False

@@ -112,16 +112,17 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
                 count += 1
                 age = today.year - statistic.source.year
                 if age > max_age:
+                    subject = f'content/{guide.info.slug}/{guide.lang} section "{section.id}"'
                     report.findings.append(Finding(
-                        "warning", f'content/{guide.lang} section "{section.id}" {where}',
+                        "warning", f"{subject} {where}",
                         f"{statistic.value} {statistic.unit or ''} ({statistic.source.name}, "
                         f"{statistic.source.year}) is {age} years old (limit {max_age}); "
                         "update the figure or check it still holds"))
     for poster in guide.posters:
         if poster.statistic is not None:
             count += 1
-    report.checked.append(f"{count} statistics in {guide.lang} have a source and a year; "
-                          f"older than {max_age} years is a warning")
+    report.checked.append(f"{count} statistics in {guide.info.slug}/{guide.lang} have a source "
+                          f"and a year; older than {max_age} years is a warning")
 
 
 def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,

@@ -1,7 +1,8 @@
 """Stage 4, render: typeset models become HTML through Jinja templates.
 
-Templates are looked up in the brand's `templates/` folder first, then in the project's
-`templates/`; a brand template can extend the one it hides as `!default/<name>`.
+Templates are looked up in the brand's `templates/` folder first, then in the guide's
+(`content/<guide>/templates/`), then in the project's `templates/`; an override can
+extend the default template it hides as `!default/<name>`.
 Brand colours, fonts and print settings reach CSS only through `brand_stylesheet`.
 """
 
@@ -37,17 +38,22 @@ class Document:
     kind: str
 
 
-def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
-    """Return the Jinja environment of one brand: its overrides first, then the defaults."""
-    return _environment(templates.resolve(), brand.folder / "templates")
+def template_environment(templates: Path, brand: Brand, guide_folder: Path | None = None
+                         ) -> ImmutableSandboxedEnvironment:
+    """Return the Jinja environment of one brand and guide: the brand's overrides first,
+    then the guide's, then the defaults."""
+    guide_templates = guide_folder / "templates" if guide_folder is not None else None
+    return _environment(templates.resolve(), brand.folder / "templates", guide_templates)
 
 
 @lru_cache(maxsize=64)
-def _environment(templates: Path, brand_templates: Path) -> ImmutableSandboxedEnvironment:
+def _environment(templates: Path, brand_templates: Path, guide_templates: Path | None
+                 ) -> ImmutableSandboxedEnvironment:
     default = FileSystemLoader(templates)
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
-    if brand_templates.is_dir():
-        loaders.append(FileSystemLoader(brand_templates))
+    for overrides in (brand_templates, guide_templates):
+        if overrides is not None and overrides.is_dir():
+            loaders.append(FileSystemLoader(overrides))
     loaders.append(default)
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
@@ -67,8 +73,8 @@ def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
     try:
         return Path(env.get_template(name).filename or "")
     except TemplateNotFound as exc:
-        raise TemplateNotFound(f"{name} (looked in the brand's templates/ and in templates/)") \
-            from exc
+        raise TemplateNotFound(f"{name} (looked in the brand's templates/, the guide's "
+                               "templates/ and templates/)") from exc
 
 
 MARK_SLUG_MM = 5  # room outside the bleed where crop marks are drawn
