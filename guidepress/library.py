@@ -57,6 +57,8 @@ def index_page(env: ImmutableSandboxedEnvironment, edition: Edition, brand_outpu
                files: dict[str, dict]) -> bytes:
     """Render the library page of a brand from its manifest entries (`files`)."""
     editions = _editions(brand_output, files, edition.guide.lang)
+    order = edition.brand.languages
+    editions.sort(key=lambda e: (e.guide, order.index(e.lang) if e.lang in order else 99))
     profile = render.Profile("web")
     html = env.get_template("library.html.j2").render(
         brand=edition.brand, labels=edition.guide.labels, lang=edition.guide.lang,

@@ -13,7 +13,7 @@ from guidepress import kit, pdf, render
 @pytest.fixture(scope="session", params=["fr", "en"])
 def booklet_pages(request: pytest.FixtureRequest, project: kit.Project):
     """The default brand's booklet, laid out once per language."""
-    (edition,) = kit.prepare(project, ["default"], [request.param])
+    (edition,) = kit.prepare(project, ["default"], [request.param], guides=["reseaux-sociaux"])
     env = render.template_environment(project.templates, edition.brand)
     fetcher = pdf.ProjectFetcher((project.templates, edition.brand.folder,
                                   edition.brand.fonts.body.files.regular.parent))

@@ -37,13 +37,14 @@ def test_demo_brands_pass_contrast_and_a_pale_accent_fails(scratch_project: Path
 
 def test_old_statistics_are_named_with_a_configurable_age() -> None:
     brand = validate.load_brand(ROOT, "default")
-    guide = validate.load_guide(ROOT, "fr", brand)
+    guide = validate.load_guide(ROOT, "fr", brand, "reseaux-sociaux")
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, datetime.date(2026, 11, 29))
     assert len(report.findings) == 5
     assert str(report.findings[0]) == (
-        'WARNING content/fr section "idees-recues" blocks[0].statistics[0]: 48 % (TNS-Sofres, '
-        "2012) is 14 years old (limit 5); update the figure or check it still holds")
+        'WARNING content/reseaux-sociaux/fr section "idees-recues" blocks[0].statistics[0]: 48 % '
+        "(TNS-Sofres, 2012) is 14 years old (limit 5); update the figure or check it still "
+        "holds")
     quiet = preflight.Report("default")
     preflight.check_statistics(guide, quiet, 20, datetime.date(2026, 11, 29))
     assert quiet.findings == []
