@@ -2,7 +2,7 @@
 VENV := .venv
 READY := $(VENV)/.ready
 
-.PHONY: build test setup clean bench
+.PHONY: build test setup clean bench doc-images
 
 build: $(READY)
 	$(VENV)/bin/python build.py
@@ -21,3 +21,7 @@ clean:
 
 bench: $(READY)
 	$(VENV)/bin/python scripts/bench.py $(N)
+
+# The pictures of docs/ecrire-un-guide.md, drawn from the real templates.
+doc-images: $(READY)
+	$(VENV)/bin/python scripts/doc_images.py

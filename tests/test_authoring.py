@@ -73,8 +73,9 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
                      for p in (built / brand).glob("*/*/*.pdf")
                      if not p.name.endswith(("-screen.pdf", "office.pdf")))
     assert len(outputs) == 2 * (8 + 3)  # both guides, both languages
+    flat = re.sub(r"\s", "", text)  # long names wrap in the proof's columns
     for name in outputs:
-        assert name in text
+        assert name in flat
     images = sum(len([x for x in (page["/Resources"].get("/XObject") or {}).values()
                       if x.get_object().get("/Subtype") == "/Image"])
                  for page in reader.pages)

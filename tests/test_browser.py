@@ -13,6 +13,8 @@ from conftest import ROOT
 EDITIONS = [(brand, "reseaux-sociaux", lang) for brand in ("default", "gh-port-lumiere")
             for lang in ("fr", "en")] + [("default", "photos-videos", "fr"),
                                          ("gh-port-lumiere", "photos-videos", "en")]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")

@@ -387,3 +387,22 @@ def test_guide_and_all_guides_exclude_each_other(capsys: pytest.CaptureFixture[s
     assert "not allowed with argument" in capsys.readouterr().err
     assert cli.parser().parse_args(["--guide", SOCIAL, "--guide", LEAFLET]).guide == [
         SOCIAL, LEAFLET]
+
+
+# --- the authoring guide -----------------------------------------------------------------
+
+def test_the_authoring_guide_shows_every_block_type_with_a_valid_example_and_a_picture(
+) -> None:
+    import yaml
+
+    text = (ROOT / "docs/ecrire-un-guide.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```yaml\n(- type: .*?)```\n\n!\[[^\]]+\]\((images/[^)]+\.png)\)",
+                          text, re.DOTALL)
+    found = []
+    for example, image in examples:
+        (block,) = yaml.safe_load(example)
+        section = models.Section.model_validate({"id": "x", "title": "x", "blocks": [block]})
+        found.append(section.blocks[0].type)
+        assert (ROOT / "docs" / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+    assert sorted(set(found)) == sorted(models.BLOCK_TYPES)
+    assert (ROOT / "docs/images/affiche.png").is_file()
