@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--printer", help="printer ticket under printers/ (default: the brand's)")
     p.add_argument("--max-statistic-age", type=int, default=5, metavar="YEARS",
                    help="warn about statistics older than this (default: 5 years)")
+    p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="date the age of statistics is counted to (default: today's date)")
     p.add_argument("--jobs", type=int, default=None,
                    help="documents rendered at once (default: all cores)")
     p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
@@ -54,9 +57,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _date(value: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{value}" is not a date like 2026-11-29') from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = parser().parse_args(argv)
+    # The only place the clock is read: everything below receives this date.
+    args.today = args.today or datetime.date.today()
     project = kit.Project(args.project.resolve())
     if args.command == "new-brand":
         return _new_brand(project, args)
@@ -66,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         from guidepress.watch import watch  # only this command needs watchfiles
 
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
-              args.port, args.guide)
+              args.port, today=args.today, guides=args.guide)
         return 0
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
@@ -77,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             outcome = kit.build(project, slugs, args.lang, output, args.printer,
                                 args.max_statistic_age, args.jobs,
                                 workers.Limits(args.timeout, args.memory), args.force,
-                                on_progress=display.update, guides=args.guide)
+                                on_progress=display.update, today=args.today,
+                                guides=args.guide)
     except InputErrors as exc:
         count = len(exc.errors)
         print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
@@ -116,7 +129,7 @@ def _new_guide(project: kit.Project, args: argparse.Namespace) -> int:
         print('usage: build.py new-guide <slug> --title "Guide title"', file=sys.stderr)
         return 2
     try:
-        scaffold.new_guide(project.root, args.slug, args.title)
+        scaffold.new_guide(project.root, args.slug, args.title, args.today)
     except ValueError as exc:
         print(f"cannot create the guide: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +147,7 @@ def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,
     if not args.guide:
         kit.check_guides(project, sorted(set(validate.list_guides(project.root))
                                          - {e.guide.info.slug for e in editions}))
-    reports = kit.preflight_existing(editions, output, args.max_statistic_age)
+    reports = kit.preflight_existing(editions, output, args.max_statistic_age, args.today)
     for report in reports.values():
         print(report.text())
     return 1 if any(report.errors for report in reports.values()) else 0

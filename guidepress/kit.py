@@ -8,6 +8,7 @@ bad input or a failed render never leaves a half-written or stale file in `outpu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -154,9 +155,12 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           max_statistic_age: int = preflight.DEFAULT_MAX_STATISTIC_AGE,
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
-          on_progress: Callable[[Progress], None] | None = None,
-          guides: list[str] | None = None) -> Outcome:
+          on_progress: Callable[[Progress], None] | None = None, *,
+          today: datetime.date, guides: list[str] | None = None) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<guide>/<lang>/`.
+
+    `today` dates the preflight's age check of statistics; only the command line reads
+    the clock, so that a build (and a test) never depends on the day it runs.
 
     Bad input stops everything before rendering (InputErrors). Targets whose inputs are
     unchanged since the manifest was written are skipped (unless `force`). The others
@@ -171,7 +175,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
         outcome.failures.append((slug, f"{len(errors)} problem(s) in the input; this brand "
                                  "was not built"))
         outcome.rejected += errors
-    reports = brand_reports(editions, max_statistic_age)
+    reports = brand_reports(editions, max_statistic_age, today)
     manifests = {slug: manifest.load(output / slug) for slug in reports}
     entries: dict[str, dict[str, dict]] = {slug: {} for slug in reports}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
@@ -338,7 +342,7 @@ def _publish(project: Project, output: Path, targets: list[Target],
             files = {**kept, **entries[slug]}
             if written or removed or not (output / slug / "proof.pdf").exists():
                 wheres = sorted({_edition_of(name) for name in files})
-                full = preflight.Report(slug, report.checked, report.findings + [
+                full = dataclasses.replace(report, findings=report.findings + [
                     preflight.Finding(*f) for entry in kept.values()
                     for f in entry.get("findings", [])])
                 try:
@@ -373,11 +377,10 @@ def _remove_old_layout(brand_output: Path) -> list[Path]:
     return removed
 
 
-def brand_reports(editions: list[Edition], max_statistic_age: int
+def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
                   ) -> dict[str, preflight.Report]:
     """Start one preflight report per brand with the checks that need no PDF."""
     reports: dict[str, preflight.Report] = {}
-    today = datetime.date.today()
     for edition in editions:
         slug = edition.brand.slug
         if slug not in reports:
@@ -387,10 +390,10 @@ def brand_reports(editions: list[Edition], max_statistic_age: int
     return reports
 
 
-def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int
-                       ) -> dict[str, preflight.Report]:
+def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int,
+                       today: datetime.date) -> dict[str, preflight.Report]:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
-    reports = brand_reports(editions, max_statistic_age)
+    reports = brand_reports(editions, max_statistic_age, today)
     for edition in editions:
         folder = output / edition.brand.slug / edition.where
         for path in sorted(folder.glob("*.pdf")):

@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Union
 from guidepress.assets import check_asset
 from guidepress.markup import link_targets
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      StringConstraints, ValidationInfo, model_validator)
+                      StringConstraints, ValidationInfo, field_validator, model_validator)
 
 
 # Patterns of the values an editor types, with the hint shown when one does not match.
@@ -92,6 +92,20 @@ class Model(BaseModel):
 
 # --- guide content -------------------------------------------------------------------
 
+def _year_month(value: object) -> datetime.date | None:
+    """`2026-11` (year and month) as the first day of that month."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value).strip())
+    if not match or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 2100:
+        raise ValueError(f'"{value}" is not a year and month; write it like "2026-11" '
+                         "(the year, a dash, then the month)")
+    return datetime.date(int(match[1]), int(match[2]), 1)
+
+
+YearMonth = Annotated[datetime.date | None, BeforeValidator(_year_month)]
+
+
 class Source(Model):
     name: short(80)
     publisher: short(80) | None = None
@@ -99,6 +113,19 @@ class Source(Model):
     period: short(40) | None = None
     year: Annotated[int, Field(ge=1900, le=2100)]
     url: Url | None = None
+    # When an editor last checked that the figure still holds: the age warning counts
+    # from here rather than from `year`.
+    reviewed: YearMonth = None
+
+    @field_validator("reviewed")
+    @classmethod
+    def _reviewed_after_the_figure(cls, value: datetime.date | None,
+                                   info: ValidationInfo) -> datetime.date | None:
+        year = info.data.get("year")
+        if value is not None and year is not None and value.year < year:
+            raise ValueError(f'the review ({value:%Y-%m}) is before the figure itself '
+                             f"({year}); check both dates")
+        return value
 
 
 class Statistic(Model):
@@ -208,6 +235,15 @@ class Section(Model):
     blocks: Annotated[list[Block], Field(min_length=1)]
 
 
+class GuideSource(Model):
+    """The earlier guide this one is adapted from, credited in the colophon."""
+
+    title: short(120)
+    publisher: short(120)
+    partners: Annotated[list[short(120)], Field(max_length=6)] = []
+    year: Annotated[int, Field(ge=1900, le=2100)]
+
+
 class GuideMeta(Model):
     """`content/<guide>/<lang>/guide.yaml`: the guide's own words in one language."""
 
@@ -216,6 +252,7 @@ class GuideMeta(Model):
     audience: RichText
     purpose: RichText
     closing: short(140)
+    source: GuideSource | None = None
     # Wording that belongs to this guide rather than to the templates.
     contacts_title: short(60)
     contacts_intro: short(160)
@@ -252,6 +289,12 @@ class Labels(Model):
     myth_claim: Text
     story: Text
     commitment: Text
+    statistic_from: Text
+    statistic_reviewed: Text
+    months: Annotated[list[Text], Field(min_length=12, max_length=12)]
+    colophon_adapted_from: Text
+    colophon_publisher: Text
+    colophon_partners: Text
     network_map_personal: Text
     network_map_professional: Text
     network_map_positions: Annotated[list[Text], Field(min_length=5, max_length=5)]
@@ -269,6 +312,7 @@ class Labels(Model):
     proof_errors: Text
     proof_warnings: Text
     proof_pages: Text
+    proof_statistics: Text
     proof_ok: Text
     proof_signature_title: Text
     proof_signature_name: Text

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from PIL import Image, ImageMath
 
 from guidepress import post
-from guidepress.models import Brand, Guide, PrinterTicket, Statistic
+from guidepress.models import Brand, Guide, PrinterTicket, Section, Statistic
 from guidepress.problems import RenderError
 
 DEFAULT_MAX_STATISTIC_AGE = 5
@@ -54,6 +54,7 @@ class Report:
     brand: str
     checked: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    statistics: list[StatisticAge] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -97,32 +98,76 @@ def check_brand(brand: Brand, report: Report) -> None:
     report.checked.append(f"contrast of {len(_COLOUR_PAIRS)} colour pairs (WCAG AA 4.5:1)")
 
 
+@dataclass(frozen=True)
+class StatisticAge:
+    """How old one quoted figure is, for the preflight report and the proof sheet."""
+
+    where: str  # content/<guide>/<lang> section "…" blocks[…], or … poster "…" statistic
+    figure: str  # "48 %"
+    source: str
+    dating: str  # in the edition's language: "chiffre de 2012, revu en novembre 2026"
+    age: int  # whole years since the review, or since the figure's year
+    old: bool
+
+
 def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime.date) -> None:
-    """Every statistic has a source and a year; old ones are named."""
-    count = 0
-    for section in guide.sections:
-        for index, block in enumerate(section.blocks):
-            statistics: list[tuple[str, Statistic]] = []
-            if block.type == "statistic":
-                statistics = [(f"blocks[{index}]", block)]
-            elif block.type == "myth":
-                statistics = [(f"blocks[{index}].statistics[{n}]", s)
-                              for n, s in enumerate(block.statistics)]
-            for where, statistic in statistics:
-                count += 1
-                age = today.year - statistic.source.year
-                if age > max_age:
-                    subject = f'content/{guide.info.slug}/{guide.lang} section "{section.id}"'
-                    report.findings.append(Finding(
-                        "warning", f"{subject} {where}",
-                        f"{statistic.value} {statistic.unit or ''} ({statistic.source.name}, "
-                        f"{statistic.source.year}) is {age} years old (limit {max_age}); "
-                        "update the figure or check it still holds"))
-    for poster in guide.posters:
-        if poster.statistic is not None:
-            count += 1
-    report.checked.append(f"{count} statistics in {guide.info.slug}/{guide.lang} have a source "
-                          f"and a year; older than {max_age} years is a warning")
+    """Every statistic, in the sections and on the posters, is dated; old ones are named.
+
+    A figure's age counts from its `reviewed:` month when an editor recorded one, otherwise
+    from its year.
+    """
+    folder = f"content/{guide.info.slug}/{guide.lang}"
+    found = [(f'{folder} section "{section.id}" {where}', statistic)
+             for section in guide.sections for where, statistic in _section_statistics(section)]
+    found += [(f'{folder} poster "{poster.id}" statistic', poster.statistic)
+              for poster in guide.posters if poster.statistic is not None]
+    ages = [statistic_age(statistic, guide, max_age, today, where) for where, statistic in found]
+    report.statistics += ages
+    for age, (where, statistic) in zip(ages, found, strict=True):
+        source = statistic.source
+        if source.reviewed is not None and source.reviewed > today:
+            report.findings.append(Finding(
+                "warning", where, f"{age.figure} ({age.source}, {age.dating}): the review "
+                "date is after today; check `reviewed:`"))
+        elif age.old:
+            since = "reviewed" if source.reviewed is not None else "dated"
+            report.findings.append(Finding(
+                "warning", where, f"{age.figure} ({age.source}, {age.dating}) was {since} "
+                f"{age.age} years ago (limit {max_age}); update the figure, or check it still "
+                "holds and write the month of that check in `reviewed:`"))
+    report.checked.append(f"{len(found)} statistics in {guide.info.slug}/{guide.lang} have a "
+                          "source and a year; "
+                          f"more than {max_age} years since the figure or its review is a "
+                          "warning")
+    report.checked += [f"  {age.where}: {age.figure} ({age.source}, {age.dating})"
+                       for age in ages]
+
+
+def _section_statistics(section: Section) -> list[tuple[str, Statistic]]:
+    found: list[tuple[str, Statistic]] = []
+    for index, block in enumerate(section.blocks):
+        if block.type == "statistic":
+            found.append((f"blocks[{index}]", block))
+        elif block.type == "myth":
+            found += [(f"blocks[{index}].statistics[{n}]", s)
+                      for n, s in enumerate(block.statistics)]
+    return found
+
+
+def statistic_age(statistic: Statistic, guide: Guide, max_age: int, today: datetime.date,
+                  where: str = "") -> StatisticAge:
+    """Date one figure in the words of its edition, and say whether it is too old."""
+    labels, source = guide.labels, statistic.source
+    dating = f"{labels.statistic_from} {source.year}"
+    if source.reviewed is None:
+        age = today.year - source.year
+    else:
+        reviewed = source.reviewed
+        dating += (f", {labels.statistic_reviewed} {labels.months[reviewed.month - 1]} "
+                   f"{reviewed.year}")
+        age = ((today.year - reviewed.year) * 12 + today.month - reviewed.month) // 12
+    figure = f"{statistic.value} {statistic.unit}" if statistic.unit else statistic.value
+    return StatisticAge(where, figure, source.name, dating, age, age > max_age)
 
 
 def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,

@@ -56,9 +56,10 @@ def next_steps(slug: str) -> str:
   To change a template, copy it from templates/ into brands/{slug}/templates/ and edit it."""
 
 
-def new_guide(project: Path, slug: str, title: str) -> Path:
+def new_guide(project: Path, slug: str, title: str, today: datetime.date) -> Path:
     """Create `content/<slug>/` with a starter guide in French and English: one commented
-    example of every block type and one poster, ready to check and build."""
+    example of every block type and one poster, ready to check and build. `today` dates
+    the guide and its example figures."""
     if not re.fullmatch(SLUG_PATTERN, slug) or slug in RESERVED_GUIDE_NAMES or len(slug) > 40:
         raise ValueError(f'"{slug}" cannot be a guide name: use lowercase letters, digits '
                          'and dashes, like "droit-a-l-image"')
@@ -69,7 +70,6 @@ def new_guide(project: Path, slug: str, title: str) -> Path:
     if folder.exists():
         raise ValueError(f"content/{slug} already exists; choose another name or edit it")
     scaffold = project / "templates" / "scaffold" / "guide"
-    today = datetime.date.today()
     values = {"{slug}": slug, "{title}": title.strip(), "{date}": today.isoformat(),
               "{year}": str(today.year)}
     for source in sorted(p for p in scaffold.rglob("*.yaml")):

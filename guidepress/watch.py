@@ -6,6 +6,7 @@ build error is shown on the page with its file and line, above the last good thu
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import threading
@@ -99,10 +100,11 @@ def serve(preview: Preview, port: int) -> ThreadingHTTPServer:
 
 
 def build_once(project: kit.Project, slug: str, langs: list[str] | None,
-               output: Path, guides: list[str] | None = None) -> str | None:
+               output: Path, today: datetime.date,
+               guides: list[str] | None = None) -> str | None:
     """Build incrementally; return the error text to show, or None."""
     try:
-        outcome = kit.build(project, [slug], langs, output, guides=guides)
+        outcome = kit.build(project, [slug], langs, output, today=today, guides=guides)
     except InputErrors as exc:
         return "\n".join(str(error) for error in exc.errors)
     except RenderError as exc:
@@ -113,12 +115,12 @@ def build_once(project: kit.Project, slug: str, langs: list[str] | None,
 
 
 def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path,
-          port: int, guides: list[str] | None = None) -> None:
+          port: int, *, today: datetime.date, guides: list[str] | None = None) -> None:
     """Build, serve the preview, then rebuild after every change until interrupted.
 
     `guides` limits the build to those guides; by default, every guide the brand enables."""
     preview = Preview(output / slug, guides)
-    preview.refresh(build_once(project, slug, langs, output, guides))
+    preview.refresh(build_once(project, slug, langs, output, today, guides))
     server = serve(preview, port)
     print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
     folders = [project.root / "content", project.root / "brands" / slug,
@@ -126,7 +128,7 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
     try:
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):
             started = time.monotonic()
-            preview.refresh(build_once(project, slug, langs, output, guides))
+            preview.refresh(build_once(project, slug, langs, output, today, guides))
             print(f"rebuilt in {time.monotonic() - started:.1f} s (preview {preview.version})",
                   flush=True)
     except KeyboardInterrupt:

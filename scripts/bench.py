@@ -13,6 +13,7 @@ The goals are printed beside the figures, not asserted: these machines are noisy
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = ["reseaux-sociaux"]  # the figures below are measured on the social-networks guide
+TODAY = datetime.date.today()  # a script, like the command line, may read the clock
 sys.path.insert(0, str(ROOT))
 
 from guidepress import kit  # noqa: E402
@@ -75,12 +77,12 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
     outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True,
-                        guides=GUIDES)
+                        guides=GUIDES, today=TODAY)
     cold = time.perf_counter() - started
     assert not outcome.failures, outcome.failures
     documents = work / "html"
     documents.mkdir()
-    for edition in kit.prepare(guidepress, ["default"], None, guides=GUIDES):
+    for edition in kit.prepare(guidepress, ["default"], None, guides=GUIDES, today=TODAY):
         for document in kit.final_documents(guidepress, edition):
             name = f"{edition.guide.lang}-{document.name.removesuffix('.pdf')}.html"
             (documents / name).write_text(document.html, encoding="utf-8")
@@ -94,7 +96,8 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
 def noop_rebuild(project: Path, work: Path) -> tuple[float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
-    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, guides=GUIDES)
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, guides=GUIDES,
+                        today=TODAY)
     noop = time.perf_counter() - started
     assert outcome.built == 0 and outcome.skipped == outcome.targets, outcome
     started = time.perf_counter()
@@ -111,7 +114,7 @@ def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outc
     for jobs in (1, 2):
         started = time.perf_counter()
         outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
-                            force=True, guides=GUIDES)
+                            force=True, guides=GUIDES, today=TODAY)
         timings.append(time.perf_counter() - started)
         assert not outcome.failures, outcome.failures
     pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*/*.pdf"))

@@ -8,6 +8,7 @@ docs/images/affiche.png. Nothing is drawn by hand: change a template, run this a
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from guidepress import kit, pdf, render, scaffold  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "images"
+TODAY = datetime.date(2026, 11, 1)
 SCALE = 1.6  # pixels per point: the booklet's 122 mm text width becomes about 550 px
 
 # One block alone on a page as wide as the booklet's text, with the booklet's styles.
@@ -45,7 +47,8 @@ def main() -> None:
         project = kit.Project(Path(folder))
         for name in ("content", "templates", "brands", "printers"):
             shutil.copytree(ROOT / name, project.root / name)
-        scaffold.new_guide(project.root, "exemple", "Écrire un guide")
+        # A fixed date: the same pictures whatever the day they are drawn.
+        scaffold.new_guide(project.root, "exemple", "Écrire un guide", TODAY)
         (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["exemple"])
         env = render.template_environment(project.templates, edition.brand)
         fetcher = pdf.ProjectFetcher((project.templates, edition.brand.folder,

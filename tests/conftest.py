@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from guidepress import kit
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")
+# The day every test build pretends to run on: statistic ages never depend on the real date.
+TODAY = datetime.date(2026, 11, 29)
 
 
 @pytest.fixture(scope="session")
@@ -20,9 +23,10 @@ def project() -> kit.Project:
 
 @pytest.fixture(scope="session")
 def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build both demo brands, every language they declare, into a temporary output/."""
+    """Build both demo brands, every guide they enable in every language, into a temporary
+    output/."""
     output = tmp_path_factory.mktemp("output")
-    outcome = kit.build(project, list(BRANDS), None, output)
+    outcome = kit.build(project, list(BRANDS), None, output, today=TODAY)
     assert outcome.failures == [] and outcome.input_errors == []
     return output
 

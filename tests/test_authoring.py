@@ -82,4 +82,7 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     booklet_pages = sum(len(PdfReader(path).pages)
                         for path in (built / brand).glob("*/*/guide-print.pdf"))
     assert images >= booklet_pages + len(outputs) - 2
-    assert "WARNING" in text and "14 years old" in text
+    # Every quoted figure with its date and review, in its edition's words.
+    flat = " ".join(text.split())
+    assert flat.count("(TNS-Sofres, chiffre de 2012, revu en novembre 2026)") == 1
+    assert flat.count("(TNS-Sofres, figure from 2012, reviewed in November 2026)") == 1

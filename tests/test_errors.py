@@ -90,7 +90,7 @@ CONTENT_CASES = [
     ('  - type: "rule"', '  - type: "paragraph"\n    text: "Une flèche → ici"\n  - type: "rule"',
      f'{SECRET}:7: blocks[0].text: the character "→" (U+2192) is not in the brand\'s font '
      "Atkinson Hyperlegible; replace it"),
-    ('title: "Le secret médical s’applique aussi en ligne"', "title:",
+    ('title: "Le secret médical et professionnel s’applique aussi en ligne"', "title:",
      f"{SECRET}:3: title: is empty; write a value after the colon"),
 ]
 

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import BRANDS, ROOT
+from conftest import BRANDS, ROOT, TODAY
 from guidepress import cli, kit, library, models, render, scaffold, validate
 from guidepress.problems import InputErrors, RenderError
 from pdfs import page_texts
@@ -308,7 +308,8 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (output / "default/fr/web").mkdir(parents=True)
     for old in ("guide-print.pdf", "poster-stade.pdf", "web/index.html"):
         (output / "default/fr" / old).write_bytes(b"left by an older build")
-    outcome = kit.build(kit.Project(project), ["default"], None, output, guides=[STARTER])
+    outcome = kit.build(kit.Project(project), ["default"], None, output, today=TODAY,
+                        guides=[STARTER])
     assert outcome.failures == [] and outcome.input_errors == []
     return output
 
@@ -334,7 +335,7 @@ def test_new_guide_builds_as_it_is_in_both_languages(starter: Path, lang: str) -
 def test_new_guide_has_one_commented_example_of_every_block_type(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     (tmp_path / "content").mkdir()
-    folder = scaffold.new_guide(tmp_path, "exemple", "Un guide")
+    folder = scaffold.new_guide(tmp_path, "exemple", "Un guide", TODAY)
     for lang in ("fr", "en"):
         found = []
         for path in sorted((folder / lang / "sections").glob("*.yaml")):
