@@ -421,6 +421,7 @@ def render_target(project: Project, target: Target) -> Produced:
     env, fetcher, printing, screen = _tools(project, edition)
     base = project.root
     files: dict[str, bytes] = {}
+    placed: dict[str, list[pdf.Placement]] = {}  # print documents' text and images
     warnings: list[str] = []
     if target.web:
         page = render.render_web(env, guide, brand, render.Profile("web", None, screen.created))
@@ -433,6 +434,7 @@ def render_target(project: Project, target: Target) -> Produced:
         on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
                                                       notes_pages=notes), fetcher, base)
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
+        placed["guide-print.pdf"] = pdf.placements(booklet)
         files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
         files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
         warnings += booklet.warnings + on_screen.warnings
@@ -442,12 +444,16 @@ def render_target(project: Project, target: Target) -> Produced:
             rendered = _poster(env, guide, brand, poster, target.poster_index, profile,
                                fetcher, base)
             files[rendered.document.name] = pdf.write_pdf(rendered, profile)
+            if profile.for_print:
+                placed[rendered.document.name] = pdf.placements(rendered)
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     for name, data in files.items():
         post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data)
         # fonts (embedded, declared), pages, images and ink: errors stop this output
         preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report)
+    for name, placements in placed.items():
+        preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report)
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 
 

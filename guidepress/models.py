@@ -25,12 +25,14 @@ NUMBER_PATTERN = r"^\d{1,9}([.,]\d{1,3})?$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .]{3,20}$"
 FONT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9 -]{0,63}$"
 FONT_PACKAGE_PATTERN = r"^fontpkg_[a-z0-9_]+$"
+CONDITION_PATTERN = r"^[A-Za-z0-9 ._()-]{1,40}$"
 PATTERN_HINTS = {
     SLUG_PATTERN: 'use lowercase letters, digits and dashes, like "secret-medical"',
     NUMBER_PATTERN: 'write only the number, like "35" or "4,5" (the unit goes in `unit`)',
     PHONE_PATTERN: 'write a phone number with digits and spaces, like "05 56 00 00 00"',
     FONT_NAME_PATTERN: "a font name uses letters, digits, spaces and dashes only",
     FONT_PACKAGE_PATTERN: 'name an installed font package, like "fontpkg_atkinson_hyperlegible"',
+    CONDITION_PATTERN: 'name a registered printing condition, like "FOGRA39", or "Custom"',
 }
 
 
@@ -538,10 +540,28 @@ def _icc_profile(value: object, info: ValidationInfo) -> Path:
     if not (path.is_relative_to(folder.resolve()) or path.is_relative_to(SYSTEM_ICC_FOLDER)):
         raise ValueError(f'"{value}" must be in the printers/ folder or in {SYSTEM_ICC_FOLDER}')
     if path.suffix.lower() not in (".icc", ".icm") or not path.is_file():
-        raise ValueError(f'the ICC profile "{value}" was not found')
-    if path.read_bytes()[36:40] != b"acsp":
+        built = " (profiles in printers/generated/ are built by `make setup`)" \
+            if path.is_relative_to(folder.resolve() / "generated") else ""
+        raise ValueError(f'the ICC profile "{value}" was not found{built}')
+    with path.open("rb") as handle:
+        header = handle.read(40)
+    if header[36:40] != b"acsp":
         raise ValueError(f'"{value}" is not an ICC colour profile')
+    if header[16:20] != b"CMYK":
+        space = header[16:20].decode("latin-1").strip()
+        raise ValueError(f'"{value}" is not a CMYK profile (its colours are {space}); a '
+                         "printer ticket needs the print shop's CMYK profile")
     return path
+
+
+class OutputCondition(Model):
+    """The printing condition the PDF/X output intent names (ISO 15930)."""
+
+    # A characterised condition of the ICC registry ("FOGRA39", "FOGRA51"…), or "Custom"
+    identifier: Annotated[str, StringConstraints(pattern=CONDITION_PATTERN)]
+    # Only the ICC registry is known to print shops' preflights
+    registry: Literal["http://www.color.org"] | None = None
+    info: short(200)
 
 
 class PrinterTicket(Model):
@@ -552,9 +572,11 @@ class PrinterTicket(Model):
     crop_marks: bool = True
     pdf_variant: Literal["pdf/x-1a", "pdf/x-3", "pdf/x-4"] = "pdf/x-4"
     icc_profile: Annotated[Path, BeforeValidator(_icc_profile)]
-    output_condition: short(90) = "CMYK"
+    output_condition: OutputCondition | None = None
     min_image_dpi: Annotated[int, Field(ge=72, le=2400)] = 300
     max_ink_percent: Annotated[int, Field(ge=100, le=400)] = 300
+    # 100 % black text overprints what lies under it: no white gap if plates shift
+    overprint_black_text: bool = True
 
 
 class BrandFile(Model):

@@ -7,27 +7,20 @@ the folders it is given (templates, fonts, the current brand) and never the netw
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import logging
-import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import weasyprint
+from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (ArrayObject, ByteStringObject, DictionaryObject, NameObject,
-                           NumberObject, RectangleObject, StreamObject)
-
-from guidepress.models import PrinterTicket
+from guidepress import pdfx
 from guidepress.problems import RenderError
 from guidepress.render import Document, Profile
 
@@ -164,40 +157,7 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
                                             output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(f"{rendered.document.name}: {exc}") from None
-    return _finish_for_print(data, ticket, _identifier(rendered))
-
-
-def _manage_rgb(writer: PdfWriter) -> None:
-    """Give every resource dictionary an sRGB DefaultRGB, as PDF/X allows for RGB.
-
-    Logos and crop marks are drawn in DeviceRGB; with DefaultRGB they become
-    colour-managed sRGB that the print shop's RIP converts with the output intent.
-    """
-    srgb = (importlib.resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
-    stream = StreamObject()
-    stream.set_data(srgb)
-    stream[NameObject("/N")] = NumberObject(3)
-    default_rgb = ArrayObject([NameObject("/ICCBased"), writer._add_object(stream)])
-    seen: set[int] = set()
-
-    def visit(resources: DictionaryObject) -> None:
-        if id(resources) in seen:
-            return
-        seen.add(id(resources))
-        spaces = resources.setdefault(NameObject("/ColorSpace"), DictionaryObject())
-        spaces.get_object()[NameObject("/DefaultRGB")] = default_rgb
-        for xobject in (resources.get("/XObject") or DictionaryObject()).values():
-            xobject = xobject.get_object()
-            if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
-                visit(xobject["/Resources"].get_object())
-        for pattern in (resources.get("/Pattern") or DictionaryObject()).values():
-            pattern = pattern.get_object()
-            if "/Resources" in pattern:
-                visit(pattern["/Resources"].get_object())
-
-    for page in writer.pages:
-        if "/Resources" in page:
-            visit(page["/Resources"].get_object())
+    return pdfx.finish(data, ticket, _identifier(rendered))
 
 
 def _identifier(rendered: Rendered) -> bytes:
@@ -205,25 +165,51 @@ def _identifier(rendered: Rendered) -> bytes:
     return hashlib.sha256(rendered.document.html.encode()).hexdigest()[:32].encode()
 
 
-def _finish_for_print(data: bytes, ticket: PrinterTicket, identifier: bytes) -> bytes:
-    """Set the BleedBox to the ticket's bleed (marks sit outside it) and stable identifiers."""
-    reader = PdfReader(BytesIO(data))
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header  # keep the version the PDF/X variant requires
-    bleed = ticket.bleed_mm * 72 / 25.4
-    for page in writer.pages:
-        trim = page.trimbox
-        page.bleedbox = RectangleObject((float(trim.left) - bleed, float(trim.bottom) - bleed,
-                                         float(trim.right) + bleed, float(trim.top) + bleed))
-    _manage_rgb(writer)
-    metadata = writer.root_object["/Metadata"].get_object()
-    stable = uuid.UUID(bytes=bytes.fromhex(identifier.decode())[:16])
-    metadata.set_data(re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(),
-                             metadata.get_data()))
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
-    output = BytesIO()
-    writer.write(output)
-    return output.getvalue()
+PX_TO_MM = 25.4 / 96  # WeasyPrint lays out in CSS pixels
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A line of text or an image as laid out: what it is, and how far it is from the trim."""
+
+    page: int  # from 1
+    what: str  # 'the text "…"', 'the logo', 'the QR code'
+    clearance_mm: float  # distance to the nearest trim edge (negative: past it)
+    edge: str  # "top", "right", "bottom" or "left"
+    box_mm: tuple[float, ...]  # left, top, width, height from the trim's top left corner
+
+
+def placements(rendered: Rendered) -> list[Placement]:
+    """Every line of text and every image of the laid-out pages, with its distance to the trim.
+
+    Text is measured by its line box (glyphs and half-leading), images by their content box.
+    """
+    found: list[Placement] = []
+    for number, page in enumerate(rendered.pages.pages, start=1):
+        for what, (x, y, width, height) in _printed(page._page_box):
+            distances = {"top": y, "left": x, "bottom": page.height - (y + height),
+                         "right": page.width - (x + width)}
+            edge = min(distances, key=distances.get)
+            box = tuple(round(v * PX_TO_MM, 2) for v in (x, y, width, height))
+            found.append(Placement(number, what, round(distances[edge] * PX_TO_MM, 1), edge,
+                                   box))
+    return found
+
+
+def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, float]]]:
+    if getattr(box, "style", None) is not None and box.style["visibility"] != "visible":
+        return
+    if isinstance(box, boxes.TextBox) and box.text.strip():
+        text = " ".join(box.text.split())
+        yield f'the text "{text[:40]}{"…" if len(text) > 40 else ""}"', \
+            (box.position_x, box.position_y, box.width, box.height)
+    elif isinstance(box, boxes.ReplacedBox) and box.width and box.height:
+        classes = (box.element.get("class") or "").split() if box.element is not None else []
+        what = ("the logo" if "logo" in classes else "the QR code" if "qr-code" in classes
+                else "an image")
+        yield what, (box.content_box_x(), box.content_box_y(), box.width, box.height)
+    for child in getattr(box, "children", []) or []:
+        yield from _printed(child)
 
 
 def overflowing_field(rendered: Rendered) -> str | None:

@@ -19,6 +19,7 @@ from PIL import Image, ImageMath
 
 from guidepress import post
 from guidepress.models import Brand, Guide, PrinterTicket, Section, Statistic
+from guidepress.pdf import Placement
 from guidepress.problems import RenderError
 
 DEFAULT_MAX_STATISTIC_AGE = 5
@@ -182,11 +183,105 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     for_print = post.profile_of(base) == "print"
     reader = PdfReader(BytesIO(data))
     _check_pages(base, subject, len(reader.pages), report)
-    if for_print and _has_raster_images(reader):
-        with pdfplumber.open(BytesIO(data)) as document:  # slow: only when there are images
-            _check_images(document, subject, ticket, report)
     if for_print:
+        with pdfplumber.open(BytesIO(data)) as document:
+            if _has_raster_images(reader):  # pdfplumber's images are slow: only if any
+                _check_images(document, subject, ticket, report)
+            _check_small_text(document, subject, report)
         _check_ink(data, subject, ticket, report)
+
+
+SMALL_TEXT_PT = 9
+SAFE_ZONE_MM = {"poster": 5.0, "booklet": 4.0}
+_INKS = "CMYK"
+
+
+def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) -> None:
+    """Warn about text under 9 pt printed with more than one ink, or reversed out.
+
+    Plates never line up exactly: thin strokes in a mix of inks, or cut out of one, blur.
+    """
+    found: dict[tuple[float, tuple], tuple[list[int], list[str]]] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for line in _runs(page.chars):
+            size, colour, text = line
+            if size >= SMALL_TEXT_PT - 0.05 or _single_ink(colour):
+                continue
+            pages, examples = found.setdefault((size, colour), ([], []))
+            if number not in pages:
+                pages.append(number)
+            if len(examples) < 2 and text not in examples:
+                examples.append(text)
+    for (size, colour), (pages, examples) in found.items():
+        shown = ", ".join(f'"{e}"' for e in examples)
+        report.findings.append(Finding(
+            "warning", f"{subject} page{'s' if len(pages) > 1 else ''} "
+            f"{', '.join(map(str, pages))}",
+            f"{size:g} pt text {_inks(colour)}, e.g. {shown}; under {SMALL_TEXT_PT} pt, print "
+            "text in one ink (black) or make it larger, or the plates' shift will blur it"))
+    report.checked.append(f"{subject}: text under {SMALL_TEXT_PT} pt is in one ink")
+
+
+def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
+    """Characters in a row on one line, of one size and colour, as (size, colour, text)."""
+    runs: list[tuple[float, tuple, str]] = []
+    line = None
+    for char in chars:
+        colour = char.get("non_stroking_color")
+        colour = tuple(round(float(v), 3) for v in colour) if isinstance(
+            colour, (tuple, list)) else (colour,)
+        size = round(float(char["size"]), 1)
+        same_line = line is not None and abs(float(char["top"]) - line) < 1
+        line = float(char["top"])
+        if runs and same_line and runs[-1][:2] == (size, colour):
+            runs[-1] = (size, colour, runs[-1][2] + char["text"])
+        else:
+            runs.append((size, colour, char["text"]))
+    return [(size, colour, " ".join(text.split())[:40].rstrip()) for size, colour, text in runs
+            if text.strip()]
+
+
+def _single_ink(colour: tuple) -> bool:
+    """One ink: a grey (black ink), or CMYK with exactly one ink laid down."""
+    if len(colour) == 1:
+        return isinstance(colour[0], (int, float)) and colour[0] < 1
+    return len(colour) == 4 and sum(1 for v in colour if v > 0.005) == 1
+
+
+def _inks(colour: tuple) -> str:
+    if len(colour) == 4 and not any(v > 0.005 for v in colour):
+        return "in white, reversed out of what lies under it"
+    if len(colour) == 4:
+        mix = " ".join(f"{ink} {round(v * 100)}" for ink, v in zip(_INKS, colour) if v > 0.005)
+        return f"in {sum(1 for v in colour if v > 0.005)} inks ({mix} %)"
+    if len(colour) == 1:
+        return "in white, reversed out of what lies under it"
+    return f"in a colour that is not CMYK ({colour})"
+
+
+def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
+    """Error when text or a logo comes closer to the trim than the safe zone.
+
+    The cut can wander by a millimetre or two: 5 mm stay clear on posters, 4 mm in the
+    booklet. `placed` comes from the laid-out pages of the print document `name`.
+    """
+    base = name.rsplit("/", 1)[-1]
+    kind = "poster" if base.startswith("poster-") else "booklet"
+    limit = SAFE_ZONE_MM[kind]
+    close = sorted((p for p in placed if p.clearance_mm < limit),
+                   key=lambda p: (p.clearance_mm, p.page))
+    for placement in close[:5]:
+        report.findings.append(Finding(
+            "error", f"{name} page {placement.page}",
+            f"{placement.what} is {placement.clearance_mm:g} mm from the {placement.edge} edge "
+            f"of the trim, inside the {limit:g} mm kept clear on "
+            f"{'posters' if kind == 'poster' else 'the booklet'} (the cut can wander); "
+            "a brand font with larger letters, or the brand's stylesheet, pushes it there: "
+            "shorten the text, or choose a smaller font size or a different font"))
+    if len(close) > 5:
+        report.findings.append(Finding("error", name, f"and {len(close) - 5} more text lines "
+                                       f"or images inside the {limit:g} mm safe zone"))
+    report.checked.append(f"{name}: text and logos at least {limit:g} mm inside the trim")
 
 
 def _has_raster_images(reader: PdfReader) -> bool:
@@ -227,23 +322,46 @@ def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
                     f"dpi the printer asks for; use a larger image or an SVG"))
 
 
+REGISTRATION_PIXEL = (255, 255, 255, 255)
+
+
 def total_ink(data: bytes, resolution: int = 24) -> float:
-    """Highest total ink (C+M+Y+K, in %) of any point inside the trim box of any page."""
+    """Highest total ink (C+M+Y+K, in %) of any point inside the bleed box of any page.
+
+    Backgrounds run into the bleed, so it is measured too; the crop marks, outside the
+    bleed, are not.
+    """
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
-        subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox",
+        subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseBleedBox",
                         "-sDEVICE=tiff32nc", f"-r{resolution}",
                         f"-sOutputFile={folder}/page-%03d.tif", str(source)],
                        check=True, capture_output=True, timeout=300)
         highest = 0
         for page in sorted(Path(folder).glob("page-*.tif")):
             with Image.open(page) as image:
+                _clear_marks_on_the_edge(image)
                 c, m, y, k = image.split()
                 total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
                                               c=c, m=m, y=y, k=k)
                 highest = max(highest, total.getextrema()[1])
     return highest / 255 * 100
+
+
+def _clear_marks_on_the_edge(image: Image.Image) -> None:
+    """Blank registration pixels on the page's edge: they are the start of a crop mark.
+
+    The marks begin 0.5 mm outside the bleed; at 24 dpi an edge pixel is about 1 mm wide
+    and can catch one. Inside the edge, 400 % is measured like any other ink.
+    """
+    image.load()
+    width, height = image.size
+    edge = {(x, y) for x in range(width) for y in (0, height - 1)}
+    edge |= {(x, y) for y in range(height) for x in (0, width - 1)}
+    for point in edge:
+        if image.getpixel(point) == REGISTRATION_PIXEL:
+            image.putpixel(point, (0, 0, 0, 0))
 
 
 def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 import segno
 from fontTools import subset
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageColor
 
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 
@@ -77,9 +77,6 @@ def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
                                "templates/ and templates/)") from exc
 
 
-MARK_SLUG_MM = 5  # room outside the bleed where crop marks are drawn
-
-
 @dataclass(frozen=True)
 class Profile:
     """How a document is made: for the print shop (a printer ticket) or for screens."""
@@ -127,11 +124,12 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
         properties = {key: cmyk(value, ticket.icc_profile) for key, value in properties.items()}
         properties["--gp-text-color"] = "device-cmyk(0 0 0 1)"
         profile_url = ticket.icc_profile.as_uri()
+        # `components` is a comma-separated list: WeasyPrint writes its length as the
+        # profile stream's /N, which must be the profile's 4 channels.
         rules.insert(0, f'@color-profile device-cmyk {{ src: url("{profile_url}"); '
-                        "components: cyan magenta yellow black; }")
-        slug = MARK_SLUG_MM if ticket.crop_marks else 0
-        marks = "crop" if ticket.crop_marks else "none"
-        rules.append(f"@page {{ bleed: {ticket.bleed_mm + slug:g}mm; marks: {marks}; }}")
+                        "components: cyan, magenta, yellow, black; }")
+        # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
+        rules.append(f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}")
     properties["--gp-body-font"] = f'"{brand.fonts.body.family}"'
     properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
@@ -172,13 +170,24 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
 @lru_cache(maxsize=256)
 def cmyk(colour: str, icc_profile: Path) -> str:
     """Convert an sRGB colour to the printer's CMYK, as a CSS `device-cmyk()` value."""
-    transform = _srgb_to_cmyk(icc_profile)
-    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), colour), transform).getpixel((0, 0))
-    return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in pixel) + ")"
+    channels = cmyk_channels(ImageColor.getrgb(colour)[:3], icc_profile)
+    return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in channels) + ")"
+
+
+@lru_cache(maxsize=1024)
+def cmyk_channels(rgb: tuple[int, ...], icc_profile: Path) -> tuple[int, ...]:
+    """An sRGB colour in the printer's CMYK, 0-255 per ink: the one conversion of print.
+
+    CSS colours, and the logos' colours in the pdf stage, all go through it.
+    """
+    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), tuple(rgb)),
+                                    cmyk_transform(icc_profile))
+    return tuple(pixel.getpixel((0, 0)))
 
 
 @lru_cache(maxsize=8)
-def _srgb_to_cmyk(icc_profile: Path) -> ImageCms.ImageCmsTransform:
+def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
+    """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
     return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
                                    ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)

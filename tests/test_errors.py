@@ -43,7 +43,7 @@ BRAND_CASES = [
      f"{BRAND}:4: short_name: this key appears twice (first on line 3); keep only one"),
     ('printer: "default"', 'printer: "imprimerie-du-port"',
      "printers/imprimerie-du-port.yaml: there is no printer ticket 'imprimerie-du-port' "
-     "(known: default)"),
+     "(known: default, ghostscript)"),
     ('file: "logo.svg"', 'file: "logo-2026.svg"',
      f'{BRAND}:5: logo.file: the file "logo-2026.svg" was not found in the brand folder'),
     ('file: "logo.svg"', 'file: "../../content/reseaux-sociaux/fr/guide.yaml"',
@@ -67,14 +67,13 @@ PRINTER_CASES = [
     ('pdf_variant: "pdf/x-4"', 'pdf_variant: "pdf/x-9"',
      f"{PRINTER}:6: pdf_variant: \"pdf/x-9\" is not allowed here; use one of: 'pdf/x-1a', "
      "'pdf/x-3' or 'pdf/x-4'"),
-    ('icc_profile: "/usr/share/color/icc/ghostscript/default_cmyk.icc"',
-     'icc_profile: "fogra39.icc"', f'{PRINTER}:9: icc_profile: the ICC profile "fogra39.icc" '
-     "was not found"),
-    ('icc_profile: "/usr/share/color/icc/ghostscript/default_cmyk.icc"',
-     'icc_profile: "/etc/passwd"', f'{PRINTER}:9: icc_profile: "/etc/passwd" must be in the '
-     "printers/ folder or in /usr/share/color/icc"),
+    ('icc_profile: "generated/fogra39.icc"', 'icc_profile: "fogra51.icc"',
+     f'{PRINTER}:9: icc_profile: the ICC profile "fogra51.icc" was not found'),
+    ('icc_profile: "generated/fogra39.icc"', 'icc_profile: "/etc/passwd"',
+     f'{PRINTER}:9: icc_profile: "/etc/passwd" must be in the printers/ folder or in '
+     "/usr/share/color/icc"),
     ("max_ink_percent: 300", "max_ink_percent: 1000",
-     f'{PRINTER}:12: max_ink_percent: "1000" is out of range (input should be less than or '
+     f'{PRINTER}:15: max_ink_percent: "1000" is out of range (input should be less than or '
      "equal to 400)"),
 ]
 

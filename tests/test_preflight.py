@@ -73,11 +73,14 @@ def test_low_resolution_image_is_an_error(tmp_path: Path) -> None:
                for f in blurry.errors)
 
 
-def test_total_ink_is_measured_inside_the_trim_box() -> None:
-    css = ("@page { size: 50mm 50mm; margin: 0; bleed: 3mm; marks: crop } "
-           "div { height: 50mm; background: device-cmyk(1 1 1 1) }")
-    full = weasyprint.HTML(string=f"<style>{css}</style><div></div>").write_pdf()
+def test_total_ink_is_measured_inside_the_bleed_box() -> None:
+    # The page background runs into the bleed; the trim, and 0.5 mm around it, are light.
+    css = ("@page { size: 50mm 50mm; margin: 0; bleed: 3mm; background: BLEED } "
+           "body { margin: 0 } div { position: absolute; top: -0.5mm; left: -0.5mm; "
+           "width: 51mm; height: 51mm; background: device-cmyk(0.5 0.5 0 0) }")
+    full = weasyprint.HTML(string="<style>" + css.replace("BLEED", "device-cmyk(1 1 1 1)")
+                           + "</style><div></div>").write_pdf()
     assert preflight.total_ink(full) == pytest.approx(400, abs=1)
-    css_light = css.replace("device-cmyk(1 1 1 1)", "device-cmyk(0.5 0.5 0 0)")
-    light = weasyprint.HTML(string=f"<style>{css_light}</style><div></div>").write_pdf()
+    light = weasyprint.HTML(string="<style>" + css.replace("BLEED", "device-cmyk(0.5 0.5 0 0)")
+                            + "</style><div></div>").write_pdf()
     assert preflight.total_ink(light) == pytest.approx(100, abs=1)
