@@ -1,23 +1,32 @@
 """Checks of the files a brand brings (logos, fonts), made before anything renders them.
 
-A file is judged by its bytes, never by its name: the magic number must match the type
-its extension claims, raster images must stay within a pixel budget, and an SVG must be
-plain drawing (no DOCTYPE or entities, no script, no foreignObject, no reference to
-anything outside itself).
+A file is judged by its bytes, never by its name: it must be a regular file of bounded
+size, its magic number must match the type its extension claims, raster images must stay
+within a pixel budget and decode completely, and an SVG must be plain drawing (no DOCTYPE
+or entities, no script, no foreignObject, no reference to anything outside itself, and no
+`<use>` that loops back on itself or multiplies into more elements than a logo needs).
 """
 
 from __future__ import annotations
 
+import io
 import re
+import struct
+import warnings
+import zlib
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
+
+from guidepress.load import FileRefused, read_regular_file
 
 MAX_ASSET_BYTES = 5_000_000
 MAX_PIXELS = 40_000_000
 MAX_SVG_ELEMENTS = 5_000
 MAX_SVG_DEPTH = 32
+MAX_SVG_EXPANDED = 20_000  # elements once every <use> and url(#…) is drawn out
 
 _MAGIC = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
@@ -32,15 +41,13 @@ _SVG_FORBIDDEN = {"script", "foreignObject", "iframe", "embed", "object", "audio
                   "handler", "listener"}
 _EXTERNAL = re.compile(r"^\s*(?!#)\S")  # any href that is not a fragment inside the file
 _URL_IN_STYLE = re.compile(r"url\(\s*['\"]?(?!#)", re.IGNORECASE)
+_FRAGMENT_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)", re.IGNORECASE)
+_NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(px|pt|mm|cm|in)?\s*$")
 
 
 def check_asset(path: Path) -> None:
     """Raise ValueError, in an editor's words, if the file is not what it claims to be."""
-    size = path.stat().st_size
-    if size > MAX_ASSET_BYTES:
-        raise ValueError(f'"{path.name}" is too large ({size // 1000} kB; the limit is '
-                         f"{MAX_ASSET_BYTES // 1_000_000} MB)")
-    data = path.read_bytes()
+    data = _read(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
         _check_svg(path.name, data)
@@ -49,19 +56,135 @@ def check_asset(path: Path) -> None:
         raise ValueError(f'"{path.name}" is not really a {suffix[1:].upper()} file '
                          "(its content does not match its name)")
     if suffix in (".png", ".jpg", ".jpeg"):
-        _check_raster(path)
+        _check_raster(path.name, data)
 
 
-def _check_raster(path: Path) -> None:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        with Image.open(path) as image:
+def aspect_ratio(path: Path) -> float:
+    """Width over height of an image (an SVG's viewBox or size), 1 when it is not known."""
+    data = _read(path)
+    if path.suffix.lower() != ".svg":
+        with Image.open(io.BytesIO(data)) as image:  # the header only: no pixel is decoded
             width, height = image.size
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f'"{path.name}" cannot be read as an image ({exc})') from None
+        return width / height if width and height else 1.0
+    root = ElementTree.fromstring(data)
+    box = (root.get("viewBox") or "").replace(",", " ").split()
+    width, height = (_length(box[2]), _length(box[3])) if len(box) == 4 else (0.0, 0.0)
+    if not (width > 0 and height > 0):
+        width, height = _length(root.get("width")), _length(root.get("height"))
+    return width / height if width > 0 and height > 0 else 1.0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return read_regular_file(path, MAX_ASSET_BYTES, f'"{path.name}"')
+    except FileRefused as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _length(value: str | None) -> float:
+    match = _NUMBER.match(value or "")
+    return float(match.group(1)) if match else 0.0
+
+
+def _check_raster(name: str, data: bytes) -> None:
+    """Refuse an image whose pixels do not all decode, or that has too many of them.
+
+    Pillow's own limit (MAX_IMAGE_PIXELS) is left alone, as it is shared by the whole
+    process; ours is checked on the size read from the header, before decoding. Pillow
+    cannot be trusted to report damaged data either: WeasyPrint, once imported, makes it
+    accept truncated images for the whole process. So the compressed data is checked
+    here: a PNG's is inflated completely, a JPEG's must reach its end marker.
+    """
+    try:
+        with warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning):
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height <= MAX_PIXELS:
+                    image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        width, height = 0, 0  # so large that Pillow would not even open it
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow on damaged data
+        raise ValueError(_damaged(name, str(exc))) from None
+    allowed = f"the {MAX_PIXELS // 1_000_000} million allowed"
+    if not width:
+        raise ValueError(f'"{name}" has more pixels than {allowed}')
     if width * height > MAX_PIXELS:
-        raise ValueError(f'"{path.name}" is {width}×{height} pixels, more than the '
-                         f"{MAX_PIXELS // 1_000_000} million allowed")
+        raise ValueError(f'"{name}" is {width}×{height} pixels, more than {allowed}')
+    problem = _png_problem(data) if data.startswith(_MAGIC[".png"][0]) else _jpeg_problem(data)
+    if problem:
+        raise ValueError(_damaged(name, problem))
+
+
+def _damaged(name: str, reason: str) -> str:
+    return f'"{name}" is damaged: its pixels cannot be read ({reason}); export the image again'
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))  # x, y, step x, step y of each interlacing pass
+
+
+def _png_problem(data: bytes) -> str | None:
+    """Check every chunk's checksum, then inflate the pixel data to its exact size.
+
+    Each row must start with one of the five PNG filter types.
+    """
+    chunks: dict[bytes, list[bytes]] = {}
+    position = 8
+    while position + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        crc = data[position + 8 + length:position + 12 + length]
+        if len(body) < length or len(crc) < 4:
+            return "the file is cut short"
+        if zlib.crc32(kind + body) != struct.unpack(">I", crc)[0]:
+            return f"the checksum of its {kind.decode('latin-1')} part is wrong"
+        chunks.setdefault(kind, []).append(body)
+        position += 12 + length
+        if kind == b"IEND":
+            break
+    if b"IHDR" not in chunks or b"IEND" not in chunks:
+        return "the file is cut short"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB",
+                                                                  chunks[b"IHDR"][0][:13])
+    bits = depth * _PNG_CHANNELS.get(colour, 4)
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    rows = [(-(-(width - x) // dx) * bits + 7) // 8 + 1
+            for x, y, dx, dy in passes if width > x and height > y
+            for _ in range(y, height, dy)]
+    return _inflate_rows(b"".join(chunks.get(b"IDAT", [])), rows)
+
+
+def _inflate_rows(compressed: bytes, rows: list[int]) -> str | None:
+    """Inflate the data a piece at a time, checking each row's filter byte on the way."""
+    inflater = zlib.decompressobj()
+    expected, done, row, next_row = sum(rows), 0, 0, 0
+    pending = compressed
+    try:
+        while True:
+            piece = inflater.decompress(pending, 1 << 20)
+            pending = inflater.unconsumed_tail
+            while row < len(rows) and next_row < done + len(piece):
+                if piece[next_row - done] > 4:
+                    return f"row {row + 1} is not valid PNG data"
+                next_row += rows[row]
+                row += 1
+            done += len(piece)
+            if done > expected or (not piece and not pending):
+                break
+    except zlib.error as exc:
+        return f"its pixel data is corrupt: {exc}"
+    if done != expected or not inflater.eof:
+        return f"its pixel data stops after {done} of {expected} bytes"
+    return None
+
+
+def _jpeg_problem(data: bytes) -> str | None:
+    """A JPEG is cut short when no end marker follows the start of its image data."""
+    scan = data.find(b"\xff\xda")
+    if scan < 0 or data.find(b"\xff\xd9", scan) < 0:
+        return "the file is cut short"
+    return None
 
 
 def _check_svg(name: str, data: bytes) -> None:
@@ -99,6 +222,55 @@ def _check_svg(name: str, data: bytes) -> None:
                                                 or "@import" in element.text):
             raise ValueError(f'"{name}" loads something from outside in its <style>')
         stack.extend((child, depth + 1) for child in element)
+    _check_expansion(name, root)
+
+
+def _check_expansion(name: str, root: ElementTree.Element) -> None:
+    """Count the elements drawn once every reference is followed, and refuse loops.
+
+    A `<use>` draws a copy of the element it names; layers of them multiply (ten uses of
+    ten uses of … is a billion elements from a hundred), and one that names itself or an
+    element containing it never ends. Each element's drawn size is computed once, from
+    its children and the elements it refers to, walking the graph without recursion.
+    """
+    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+
+    def successors(element: ElementTree.Element) -> list[ElementTree.Element]:
+        return list(element) + [by_id[ref] for ref in _references(element) if ref in by_id]
+
+    size: dict[ElementTree.Element, int] = {}
+    path = [root]
+    pending = [iter(successors(root))]
+    while pending:
+        following = next(pending[-1], None)
+        if following is None:
+            element = path.pop()
+            pending.pop()
+            size[element] = 1 + sum(size[s] for s in successors(element))
+            if size[element] > MAX_SVG_EXPANDED:
+                raise ValueError(f'"{name}" is too complex: its <use> elements draw more than '
+                                 f"{MAX_SVG_EXPANDED} elements; simplify the drawing")
+            continue
+        if following in size:
+            continue
+        if following in path:
+            loop = [e for e in path[path.index(following):] if e.get("id")] + [following]
+            chain = " → ".join(f"#{e.get('id')}" for e in loop)
+            raise ValueError(f'"{name}" has a <use> that refers back to itself ({chain}), '
+                             "which can never be drawn; remove the loop")
+        path.append(following)
+        pending.append(iter(successors(following)))
+
+
+def _references(element: ElementTree.Element) -> Iterator[str]:
+    """The ids an element draws or uses: `href="#id"` and `url(#id)` in any attribute."""
+    for attribute, value in element.attrib.items():
+        if _local(attribute) == "href" and value.strip().startswith("#"):
+            yield value.strip()[1:]
+        else:
+            yield from _FRAGMENT_URL.findall(value)
+    if _local(element.tag) == "style" and element.text:
+        yield from _FRAGMENT_URL.findall(element.text)
 
 
 def _local(tag: str) -> str:

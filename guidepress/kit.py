@@ -67,7 +67,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
     for slug in slugs:
         ticket = None
         try:
-            brand = validate.load_brand(project.root, slug)
+            brand = validate.load_brand(project.root, slug, langs)
             name = printer or brand.printer
             ticket = tickets.get(name) or validate.load_printer(project.root, name)
             tickets[name] = ticket
@@ -82,6 +82,10 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
                 continue
             if brand is not None:
                 errors.extend(validate.check_needs(project.root, brand, info))
+                # a guide's own templates are checked like a brand's, with its fonts
+                errors.extend(validate.check_brand_templates(
+                    project.root, info.folder / "templates",
+                    [face.family for face in brand.fonts.families]))
             in_each_language = _load_languages(project, info, brand,
                                                _languages(brand, info, langs, errors), errors)
             if brand is None or ticket is None:
@@ -267,18 +271,17 @@ def _notify(callback: Callable[[Progress], None] | None, target: Target, status:
 
 def _warm_templates(project: Project, editions: list[Edition]) -> None:
     """Compile each brand's and guide's templates once here, so that forked workers
-    inherit them."""
+    inherit them.
+
+    Nothing is rendered here: a brand or guide template runs only in a bounded worker.
+    """
     seen = set()
     for edition in editions:
         if (edition.brand.slug, edition.guide.info.slug) in seen:
             continue
         seen.add((edition.brand.slug, edition.guide.info.slug))
         env = _tools(project, edition)[0]
-        profile = render.Profile("screen")
-        render.render_booklet(env, edition.guide, edition.brand, profile)
-        if edition.guide.posters:
-            render.render_poster(env, edition.guide, edition.brand, edition.guide.posters[0],
-                                 profile)
+        render.compile_templates(env, project.templates, edition.brand)
 
 
 def _record(entries: dict[str, dict], where: str, target: Target, inputs: str,
@@ -350,7 +353,7 @@ def _publish(project: Project, output: Path, targets: list[Target],
                     page = library.index_page(_tools(project, first_edition[slug],
                                                      with_guide=False)[0],
                                               first_edition[slug], output / slug, files)
-                except RenderError as exc:
+                except (RenderError, InputErrors) as exc:  # e.g. a brand template error
                     outcome.failures.append((f"{slug} proof sheet", str(exc)))
                 else:
                     outcome.written += post.publish({"proof.pdf": sheet,

@@ -60,8 +60,9 @@ def index_page(env: ImmutableSandboxedEnvironment, edition: Edition, brand_outpu
     order = edition.brand.languages
     editions.sort(key=lambda e: (e.guide, order.index(e.lang) if e.lang in order else 99))
     profile = render.Profile("web")
-    html = env.get_template("library.html.j2").render(
-        brand=edition.brand, labels=edition.guide.labels, lang=edition.guide.lang,
+    html = render.render_template(
+        env, "library.html.j2", edition.brand, labels=edition.guide.labels,
+        lang=edition.guide.lang,
         editions=editions, profile=profile,
         brand_css=render.brand_stylesheet(edition.brand, profile,
                                           embed_text=_texts(edition, editions)))

@@ -7,6 +7,8 @@ next stage decide what each value must be.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +57,18 @@ def format_key(key_path: KeyPath) -> str:
     return text
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    """Lists or groups nested deeper than MAX_DEPTH."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """Safe loader that refuses anchors and aliases (they hide where a value comes from)."""
+    """Safe loader that refuses anchors and aliases (they hide where a value comes from).
+
+    It also stops at MAX_DEPTH levels of nesting, before PyYAML's recursive composer can
+    exhaust Python's stack (`[` written 400 times would end in a RecursionError).
+    """
+
+    depth = 0
 
     def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML signature
         event = self.peek_event()
@@ -66,7 +78,53 @@ class _StrictLoader(yaml.SafeLoader):
                 "write the value out in full",
                 problem_mark=event.start_mark,
             )
-        return super().compose_node(parent, index)
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep(problem="nesting is too deep", problem_mark=event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class FileRefused(ValueError):
+    """A file that must not be read: not a regular file, outside its folder, or too large."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def read_regular_file(path: Path, limit: int, subject: str, folder: Path | None = None) -> bytes:
+    """Read a regular file lying inside `folder` (by default its own), at most `limit` bytes.
+
+    A link leading out of the folder, a device, a pipe or a socket is refused before a
+    single byte is read, so that `/dev/zero` cannot fill the memory and a pipe cannot
+    hang the build. `subject` starts each message ("this file", '"logo.png"').
+    """
+    real = path.resolve()
+    if not real.is_relative_to((folder or path.parent).resolve()):
+        raise FileRefused(f"{subject} is a link to something outside its folder; put the file "
+                          "itself in the folder")
+    try:
+        # O_NONBLOCK: opening a pipe returns at once instead of waiting for a writer.
+        handle = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FileRefused(f"{subject} is missing") from None
+    except OSError as exc:
+        raise FileRefused(f"{subject} cannot be opened ({exc.strerror})") from None
+    with os.fdopen(handle, "rb") as stream:
+        info = os.fstat(handle)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRefused(f"{subject} is a folder; a file is expected here")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"{subject} is not a regular file (it is a device, a pipe or a "
+                              "socket); put a plain file here")
+        data = stream.read(limit + 1)  # never more, even if the file grows meanwhile
+    if len(data) > limit or info.st_size > limit:
+        raise FileRefused(f"{subject} is too large ({max(len(data), info.st_size)} bytes; the "
+                          f"limit is {limit})", too_large=True)
+    return data
 
 
 def load_yaml(path: Path, display: str) -> SourceFile:
@@ -87,6 +145,10 @@ def load_yaml(path: Path, display: str) -> SourceFile:
         raise InputErrors(tab_errors)
     try:
         root = yaml.compose(text, Loader=_StrictLoader)
+    except _TooDeep as exc:
+        raise InputErrors([InputError(display, exc.problem_mark.line + 1, "",
+                                      f"nesting is too deep (more than {MAX_DEPTH} levels of "
+                                      "lists or groups); flatten the structure")]) from None
     except yaml.MarkedYAMLError as exc:
         raise InputErrors([_syntax_error(exc, display)]) from None
     reader = _NodeReader(display)
@@ -96,15 +158,10 @@ def load_yaml(path: Path, display: str) -> SourceFile:
 
 def _read_bytes(path: Path, display: str) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputErrors([InputError(display, 1, "", f"this file is too large ({size} bytes; "
-                                          f"the limit is {MAX_FILE_BYTES})")])
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputErrors([InputError(display, 0, "", "this file is missing")]) from None
-    except IsADirectoryError:
-        raise InputErrors([InputError(display, 0, "", "this is a folder, not a file")]) from None
+        return read_regular_file(path, MAX_FILE_BYTES, "this file")
+    except FileRefused as exc:
+        raise InputErrors([InputError(display, 1 if exc.too_large else 0, "", str(exc))]) \
+            from None
 
 
 def _tab_indentation(text: str, display: str) -> list[InputError]:
@@ -138,10 +195,6 @@ class _NodeReader:
 
     def read(self, node: yaml.Node, key_path: KeyPath) -> Any:
         self.lines.setdefault(key_path, node.start_mark.line + 1)
-        if len(key_path) > MAX_DEPTH:
-            self.errors.append(InputError(self.display, node.start_mark.line + 1,
-                                          format_key(key_path), "nesting is too deep"))
-            return None
         if isinstance(node, yaml.MappingNode):
             return self._read_mapping(node, key_path)
         if isinstance(node, yaml.SequenceNode):

@@ -10,13 +10,15 @@ import datetime
 import enum
 import importlib.util
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from guidepress.assets import check_asset
 from guidepress.markup import link_targets
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      StringConstraints, ValidationInfo, field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator,
+                      Field, StringConstraints, Tag, ValidationInfo, field_validator,
+                      model_validator)
 
 
 # Patterns of the values an editor types, with the hint shown when one does not match.
@@ -409,9 +411,9 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
         if path.suffix.lower() not in allowed_suffixes:
             raise ValueError(f'"{value}" is not a supported file type '
                              f"({', '.join(allowed_suffixes)})")
-        if not path.is_file():
+        if not path.exists():
             raise ValueError(f'the file "{value}" was not found in the brand folder')
-        check_asset(path)
+        check_asset(path)  # a regular file of bounded size, whose bytes match its type
         return path
 
     return BeforeValidator(check)
@@ -475,6 +477,44 @@ class Fonts(Model):
         return [self.body] + ([self.heading] if self.heading else [])
 
 
+# Every text/background pair the templates draw: (foreground, background, where, large text)
+CONTRAST_PAIRS = (
+    ("text", "paper", "body text", False),
+    ("text", "tint", "stories and map columns", False),
+    ("primary", "paper", "headings, figures and links", False),
+    ("primary", "tint", "labels in stories", False),
+    ("accent", "paper", "part kickers", False),
+    ("on_primary", "primary", "cover, back cover and posters", False),
+    ("on_accent", "accent", "verdict badges and the map axis", False),
+)
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two #RRGGBB colours."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+@dataclass(frozen=True)
+class LowContrast:
+    """A pair of brand colours that does not reach WCAG AA where the templates use it."""
+
+    foreground: str
+    background: str
+    ratio: float
+    needed: float
+    use: str
+
+
 class Colours(Model):
     primary: Colour
     on_primary: Colour = "#FFFFFF"
@@ -484,13 +524,33 @@ class Colours(Model):
     paper: Colour = "#FFFFFF"
     tint: Colour
 
+    def low_contrast(self) -> list[LowContrast]:
+        """Every pair of CONTRAST_PAIRS below WCAG AA (4.5:1, or 3:1 for large text)."""
+        found = []
+        for fg, bg, use, large in CONTRAST_PAIRS:
+            ratio = contrast_ratio(getattr(self, fg), getattr(self, bg))
+            needed = 3.0 if large else 4.5
+            if ratio < needed:
+                found.append(LowContrast(fg, bg, ratio, needed, use))
+        return found
+
 
 Language = Literal["fr", "en"]
 
 
+def _text_form(value: object) -> str:
+    return "per-language" if isinstance(value, dict) else "once"
+
+
 def localised(text_type: object) -> object:
-    """Brand text written once, or once per language: `{fr: "…", en: "…"}`."""
-    return text_type | dict[Language, text_type]  # type: ignore[operator]
+    """Brand text written once, or once per language: `{fr: "…", en: "…"}`.
+
+    The form is chosen from the value itself (a group of keys or not), so that an error
+    is reported for that form alone, not once per form pydantic tried.
+    """
+    return Annotated[Union[Annotated[text_type, Tag("once")],  # type: ignore[valid-type]
+                           Annotated[dict[Language, text_type], Tag("per-language")]],
+                     Discriminator(_text_form)]
 
 
 class Logo(Model):

@@ -107,6 +107,7 @@ class Rendered:
     document: Document
     pages: weasyprint.Document
     warnings: list[str]
+    base: Path | None = None  # the project's folder, to name its files in messages
 
 
 @lru_cache(maxsize=1)
@@ -131,23 +132,24 @@ def fresh_font_configuration() -> None:
 
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
     """Lay out `document`; a resource that fails to load is an error, not a blank."""
-    with _captured_warnings() as warnings:
+    with _captured_warnings(document.name, base_url) as warnings:
         try:
             pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
                                     url_fetcher=fetcher).render(
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
             raise RenderError(f"{document.name}: {exc}") from None
-    failures = [w for w in warnings if "failed to load" in w.lower() or "refused" in w.lower()]
-    if failures:
-        raise RenderError(f"{document.name}: " + "; ".join(failures))
-    return Rendered(document, pages, warnings)
+    return Rendered(document, pages, warnings, base_url)
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
-    """Return the PDF bytes of laid-out pages, made for the profile's use."""
+    """Return the PDF bytes of laid-out pages, made for the profile's use.
+
+    Images (SVG logos included) are drawn here: one WeasyPrint fails to draw fails the
+    document, instead of leaving it without its logo, bullets or QR code.
+    """
     ticket = profile.ticket
-    with _captured_warnings():
+    with _captured_warnings(rendered.document.name, rendered.base):
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
@@ -232,14 +234,25 @@ def _first_field(box: object) -> str | None:
     return None
 
 
+# WeasyPrint's warnings (by their fixed format string) that mean part of the document is lost
+_FAILURE_WARNINGS = {"Font-face %r cannot be loaded"}
+
+
 @contextmanager
-def _captured_warnings() -> Iterator[list[str]]:
-    """Collect WeasyPrint's warnings instead of letting them scroll by."""
+def _captured_warnings(name: str, base: Path | None) -> Iterator[list[str]]:
+    """Collect WeasyPrint's warnings; raise RenderError if it logged an error.
+
+    WeasyPrint logs, and goes on, when it cannot load a resource or draw an image: any
+    message at ERROR level fails the document, with WeasyPrint's words (project files
+    named from the project's folder).
+    """
     messages: list[str] = []
+    errors: list[str] = []
 
     class Collector(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
+            failed = record.levelno >= logging.ERROR or record.msg in _FAILURE_WARNINGS
+            (errors if failed else messages).append(record.getMessage())
 
     logger = logging.getLogger("weasyprint")
     handler = Collector(level=logging.WARNING)
@@ -251,4 +264,7 @@ def _captured_warnings() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = previous
-
+    if errors:
+        prefix = base.as_uri() + "/" if base is not None else None
+        text = "; ".join(dict.fromkeys(errors))
+        raise RenderError(f"{name}: " + (text.replace(prefix, "") if prefix else text))

@@ -69,8 +69,8 @@ def make_proof(tools: tuple, edition: Edition, brand_output: Path, wheres: list[
     every document of this edition.
     """
     env, fetcher, _, screen = tools
-    html = env.get_template("proof.html.j2").render(
-        brand=edition.brand, guide=edition.guide, labels=edition.guide.labels,
+    html = render.render_template(
+        env, "proof.html.j2", edition.brand, guide=edition.guide, labels=edition.guide.labels,
         profile=screen, report=report, items=items(brand_output, wheres, report),
         brand_css=render.brand_stylesheet(edition.brand, screen))
     document = render.Document("proof.pdf", html, "proof")

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import types
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 from jinja2 import (ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined,
-                    TemplateNotFound)
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+                    TemplateNotFound, TemplateSyntaxError, UndefinedError)
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 import segno
@@ -24,9 +28,13 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
+from guidepress.assets import aspect_ratio
+from guidepress.load import FileRefused, read_regular_file
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
+from guidepress.problems import InputError, InputErrors, RenderError
 
 DEFAULT_PREFIX = "!default"
+MAX_TEMPLATE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -46,14 +54,43 @@ def template_environment(templates: Path, brand: Brand, guide_folder: Path | Non
     return _environment(templates.resolve(), brand.folder / "templates", guide_templates)
 
 
+class _FolderLoader(FileSystemLoader):
+    """Serve templates that are regular files inside the folder, of bounded size.
+
+    Jinja's own loader follows links anywhere and reads whatever it opens: a brand's
+    `templates/` could hold a link to /etc/passwd, to /dev/zero or a pipe.
+    """
+
+    def __init__(self, folder: Path, display: str) -> None:
+        super().__init__(folder)
+        self.folder = folder
+        self.display = display  # the folder as the project names it, for messages
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self.folder.joinpath(*split_template_path(template))
+        if not (path.exists() or path.is_symlink()) or path.is_dir():
+            raise TemplateNotFound(template)
+        try:
+            data = read_regular_file(path, MAX_TEMPLATE_BYTES, "this file", folder=self.folder)
+        except FileRefused as exc:  # never fall back to the default: say what is wrong
+            raise InputErrors([InputError(f"{self.display}/{template}", 0, "", str(exc))]) \
+                from None
+        mtime = path.stat().st_mtime
+        return (data.decode("utf-8", errors="replace"), str(path),
+                lambda: path.exists() and path.stat().st_mtime == mtime)
+
+
 @lru_cache(maxsize=64)
 def _environment(templates: Path, brand_templates: Path, guide_templates: Path | None
                  ) -> ImmutableSandboxedEnvironment:
-    default = FileSystemLoader(templates)
+    default = _FolderLoader(templates, "templates")
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
-    for overrides in (brand_templates, guide_templates):
-        if overrides is not None and overrides.is_dir():
-            loaders.append(FileSystemLoader(overrides))
+    if brand_templates.is_dir():
+        loaders.append(_FolderLoader(brand_templates,
+                                     f"brands/{brand_templates.parent.name}/templates"))
+    if guide_templates is not None and guide_templates.is_dir():
+        loaders.append(_FolderLoader(guide_templates,
+                                     f"content/{guide_templates.parent.name}/templates"))
     loaders.append(default)
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
@@ -66,6 +103,86 @@ def _environment(templates: Path, brand_templates: Path, guide_templates: Path |
     env.globals["qr_code"] = qr_code
     env.globals["asset_url"] = asset_url
     return env
+
+
+def compile_templates(env: ImmutableSandboxedEnvironment, templates: Path, brand: Brand
+                      ) -> None:
+    """Compile every template the documents may use, brand overrides first, running none.
+
+    Done in the main process so that forked workers inherit them compiled; running a
+    template is left to the bounded workers (a brand template may loop or fail).
+    """
+    for path in sorted(templates.resolve().rglob("*.j2")):
+        name = path.relative_to(templates.resolve()).as_posix()
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            raise _template_failure(exc, brand) from None
+
+
+def render_template(env: ImmutableSandboxedEnvironment, name: str, brand: Brand,
+                    **context: Any) -> str:
+    """Render one template; an error in it names the template file and line.
+
+    An error in a brand's own template is the brand's input error; one in the project's
+    templates is a failure to render.
+    """
+    try:
+        return env.get_template(name).render(brand=brand, **context)
+    except (InputErrors, RenderError, MemoryError):
+        raise
+    except Exception as exc:  # a template can raise anything its expressions raise
+        failure = _template_failure(exc, brand)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _template_failure(exc: Exception, brand: Brand | None) -> InputErrors | RenderError | None:
+    """Turn an exception raised by a template into an error at its file and line."""
+    where = _template_frame(exc)
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        where = (exc.filename, exc.lineno)
+    if where is None:
+        return None
+    path, line = Path(where[0]), where[1]
+    message = _template_message(exc)
+    if brand is not None and path.is_relative_to(brand.folder / "templates"):
+        display = f"brands/{brand.slug}/{path.relative_to(brand.folder).as_posix()}"
+        return InputErrors([InputError(display, line, "", message)])
+    root = brand.folder.parents[1] if brand is not None else path.parent
+    display = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    if brand is not None and path.is_relative_to(root / "content"):  # a guide's own template
+        return InputErrors([InputError(display, line, "", message)])
+    return RenderError(f"{display}:{line}: {message}")
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int] | None:
+    """The innermost template line in a traceback (Jinja gives template lines their own
+    frames, whose globals hold the exception)."""
+    found = None
+    trace: types.TracebackType | None = exc.__traceback__
+    while trace is not None:
+        if "__jinja_exception__" in trace.tb_frame.f_globals:
+            found = (trace.tb_frame.f_code.co_filename, trace.tb_lineno)
+        trace = trace.tb_next
+    return found
+
+
+def _template_message(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc).replace("guidepress.models.", "")
+    if isinstance(exc, UndefinedError):
+        return f"this template uses a value that does not exist ({text})"
+    if isinstance(exc, SecurityError):
+        return f"this template does something a template may not do ({text})"
+    if isinstance(exc, TemplateSyntaxError):
+        return f"template syntax error: {text}"
+    if isinstance(exc, TemplateNotFound):
+        return (f'this template includes "{exc.name}", which is neither in the brand\'s '
+                "templates/, nor in the guide's, nor in templates/")
+    if isinstance(exc, RecursionError):
+        return "this template calls itself without end"
+    return f"this template failed: {type(exc).__name__}: {text}"
 
 
 def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
@@ -131,6 +248,10 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
         # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
         rules.append(f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}")
     properties["--gp-body-font"] = f'"{brand.fonts.body.family}"'
+    # Logos are sized by area: width = side × √ratio, height = side ÷ √ratio (then bounded),
+    # so that a wide logo is as readable as a square one.
+    ratio = min(max(aspect_ratio(brand.logo.file), 1 / 16), 16)
+    properties["--gp-logo-root"] = f"{math.sqrt(ratio):.4f}"
     properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
     return Markup("\n".join(rules))  # built from validated values only
@@ -161,8 +282,8 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
                profile: Profile) -> Document:
     """Render the whole guide as one self-contained, accessible web page."""
     text = guide.model_dump_json() + brand.model_dump_json()
-    html = env.get_template("web.html.j2").render(
-        guide=guide, brand=brand, labels=guide.labels, profile=profile,
+    html = render_template(
+        env, "web.html.j2", brand, guide=guide, labels=guide.labels, profile=profile,
         brand_css=brand_stylesheet(brand, profile, embed_text=text))
     return Document("web/index.html", html, "web")
 
@@ -207,8 +328,8 @@ def qr_code(target: str, for_print: bool, colour: str) -> str:
 def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
                    profile: Profile, *, notes_pages: int = 0) -> Document:
     """Render the A5 booklet of one guide, with `notes_pages` deliberate note pages."""
-    html = env.get_template("booklet.html.j2").render(
-        guide=guide, brand=brand, labels=guide.labels, notes_pages=notes_pages,
+    html = render_template(
+        env, "booklet.html.j2", brand, guide=guide, labels=guide.labels, notes_pages=notes_pages,
         profile=profile, brand_css=brand_stylesheet(brand, profile))
     return Document(f"guide-{profile.name}.pdf", html, "booklet")
 
@@ -216,8 +337,9 @@ def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Bran
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
                   poster: Poster, profile: Profile) -> Document:
     """Render one A3 poster."""
-    html = env.get_template("poster.html.j2").render(
-        guide=guide, brand=brand, labels=guide.labels, poster=poster, profile=profile,
+    html = render_template(
+        env, "poster.html.j2", brand, guide=guide, labels=guide.labels, poster=poster,
+        profile=profile,
         brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     return Document(f"poster-{poster.id}{suffix}.pdf", html, "poster")

@@ -14,12 +14,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jinja2
+import tinycss2
 from fontTools.ttLib import TTFont
 from pydantic import BaseModel, ValidationError
 
 from guidepress import models
-from guidepress.load import KeyPath, SourceFile, format_key, load_yaml
+from guidepress.load import (FileRefused, KeyPath, SourceFile, format_key, load_yaml,
+                             read_regular_file)
 from guidepress.problems import InputError, InputErrors
+
+MAX_TEMPLATE_BYTES = 1_000_000
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,8 +120,12 @@ def enabled_guides(project: Path, brand: models.Brand) -> list[str]:
     return list(brand.guides) if brand.guides else list_guides(project)
 
 
-def load_brand(project: Path, slug: str) -> models.Brand:
-    """Read and validate `brands/<slug>/brand.yaml`, checking that its files exist."""
+def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> models.Brand:
+    """Read and validate `brands/<slug>/brand.yaml`, its files, colours and templates.
+
+    `langs` are the languages asked for on the command line; each must be one the brand
+    is made in.
+    """
     folder = project / "brands" / slug
     if not folder.is_dir():
         known = ", ".join(list_brands(project)) or "none"
@@ -132,12 +141,10 @@ def load_brand(project: Path, slug: str) -> models.Brand:
         for guide in brand_file.guides or {}:
             if guide not in known:
                 errors.append(source.error(("guides", guide), _unknown_guide(guide, known)))
-        for key_path, texts in models.language_maps(brand_file):
-            missing = [lang for lang in brand_file.languages if lang not in texts]
-            if missing:
-                errors.append(source.error(key_path, f"the text in {', '.join(missing)} is "
-                                           "missing (the brand builds "
-                                           f"{', '.join(brand_file.languages)})"))
+        _check_languages(source, brand_file, langs or [], errors)
+        _check_contrast(source, brand_file.colours, errors)
+        families = [face.family for face in brand_file.fonts.families]
+        errors += check_brand_templates(project, folder / "templates", families)
     if errors:
         raise InputErrors(errors)
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
@@ -148,6 +155,156 @@ def _unknown_guide(guide: str, known: list[str]) -> str:
     if close:
         return f'there is no guide "{guide}" under content/; did you mean "{close[0]}"?'
     return f'there is no guide "{guide}" under content/ (known guides: {", ".join(known)})'
+
+
+def _check_languages(source: SourceFile, brand: models.BrandFile, asked: list[str],
+                     errors: list[InputError]) -> None:
+    """Every text exists in each language the brand builds, and each language asked for
+    is one the brand builds."""
+    made_in = ", ".join(brand.languages)
+    for key_path, texts in models.language_maps(brand):
+        missing = [lang for lang in brand.languages if lang not in texts]
+        if missing:
+            errors.append(source.error(key_path, f"the text in {', '.join(missing)} is "
+                                       f"missing (the brand builds {made_in})"))
+    for lang in asked:
+        if lang not in brand.languages:
+            errors.append(source.error(("languages",), f'"{lang}" was asked for (--lang '
+                                       f"{lang}), but this brand is made in {made_in} only; "
+                                       f'add "{lang}" to languages, with the brand\'s texts '
+                                       "in that language"))
+
+
+def _check_contrast(source: SourceFile, colours: models.Colours,
+                    errors: list[InputError]) -> None:
+    """Refuse colour pairs too close to be read (WCAG AA), at the line of the colour."""
+    written = source.data.get("colours") or {}
+    for pair in colours.low_contrast():
+        fg, bg = pair.foreground, pair.background
+        ink, paper = getattr(colours, fg), getattr(colours, bg)
+        if fg in written or bg not in written:
+            key, pair_text = fg, f"{ink} on colours.{bg} ({paper})"
+        else:
+            key, pair_text = bg, f"colours.{fg} ({ink}) on {paper}"
+        errors.append(source.error(
+            ("colours", key),
+            f"{pair_text} has a contrast of {pair.ratio:.2f}:1, below the {pair.needed:g}:1 "
+            f"needed (WCAG AA) for {pair.use}; make one of the two darker or lighter"))
+
+
+def check_brand_templates(project: Path, folder: Path, families: list[str]
+                          ) -> list[InputError]:
+    """Read every file of a brand's `templates/`: each must be a plain file of bounded size,
+    templates must parse, and stylesheets may name only the brand's own fonts."""
+    if not folder.is_dir():
+        return []
+    errors: list[InputError] = []
+    for path in sorted(folder.rglob("*")):
+        display = path.relative_to(project).as_posix()
+        if path.is_dir():
+            if not path.resolve().is_relative_to(folder.resolve()):  # a linked folder
+                errors.append(InputError(display, 0, "", "this folder is a link to something "
+                                         "outside the brand's templates; put the files "
+                                         "themselves here"))
+            continue
+        try:
+            data = read_regular_file(path, MAX_TEMPLATE_BYTES, "this file", folder=folder)
+            text = data.decode("utf-8") if path.suffix in (".css", ".j2") else ""
+        except FileRefused as exc:
+            errors.append(InputError(display, 0, "", str(exc)))
+            continue
+        except UnicodeDecodeError:
+            errors.append(InputError(display, 0, "", "this file is not saved as UTF-8 text; "
+                                     "save it again with the UTF-8 encoding"))
+            continue
+        if path.suffix == ".css":
+            errors += _check_stylesheet_fonts(display, text, families)
+        elif path.suffix == ".j2":
+            errors += _check_template_syntax(display, text)
+    return errors
+
+
+def _check_template_syntax(display: str, text: str) -> list[InputError]:
+    try:
+        jinja2.Environment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return [InputError(display, exc.lineno, "", f"template syntax error: {exc.message}")]
+    return []
+
+
+_GENERIC_FAMILIES = {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui",
+                     "ui-serif", "ui-sans-serif", "ui-monospace", "ui-rounded", "math", "emoji",
+                     "fangsong"}
+_CSS_WIDE = {"inherit", "initial", "unset", "revert", "revert-layer"}
+_FONT_SIZE_WORDS = {"xx-small", "x-small", "small", "medium", "large", "x-large", "xx-large",
+                    "xxx-large", "smaller", "larger"}
+
+
+def _check_stylesheet_fonts(display: str, text: str, families: list[str]) -> list[InputError]:
+    """Name every font a brand stylesheet asks for that the brand did not declare.
+
+    Such a font is not embedded: the text would come out in a system font. A generic
+    family (`sans-serif`) is allowed only as a fallback after a declared one.
+    """
+    declared = {family.casefold() for family in families}
+    errors = []
+    for declaration in _declarations(tinycss2.parse_stylesheet(text, skip_comments=True,
+                                                                skip_whitespace=True)):
+        names = _font_families(declaration)
+        for position, name in enumerate(names):
+            folded = (name or "").casefold()
+            if name is None or folded in declared or (folded in _GENERIC_FAMILIES
+                                                      and position > 0):
+                continue
+            errors.append(InputError(
+                display, declaration.source_line, "",
+                f'{declaration.lower_name}: the font "{name}" is not one of the brand\'s fonts '
+                f"({', '.join(families)}); declare it under fonts in brand.yaml, or write "
+                "var(--gp-body-font) or var(--gp-heading-font)"))
+    return errors
+
+
+def _declarations(nodes: list[Any]) -> Iterator[Any]:
+    """Every declaration of a stylesheet, inside rules and at-rules (@media, @page…)."""
+    for node in nodes:
+        if node.type == "declaration":
+            yield node
+        elif node.type in ("qualified-rule", "at-rule") and node.content is not None:
+            if node.type == "at-rule" and node.lower_at_keyword == "font-face":
+                continue  # names a font, does not use one
+            yield from _declarations(tinycss2.parse_blocks_contents(
+                node.content, skip_comments=True, skip_whitespace=True))
+
+
+def _font_families(declaration: Any) -> list[str | None]:
+    """The family names of a `font-family` or `font` declaration; None for a `var()`."""
+    if declaration.lower_name not in ("font-family", "font"):
+        return []
+    tokens = [t for t in declaration.value if t.type not in ("whitespace", "comment")]
+    if declaration.lower_name == "font":
+        sizes = [i for i, t in enumerate(tokens) if t.type in ("dimension", "percentage")
+                 or (t.type == "ident" and t.lower_value in _FONT_SIZE_WORDS)]
+        if not sizes:
+            return []  # `font: inherit`, a system font keyword, or only var()
+        start = sizes[0] + 1
+        if start < len(tokens) and tokens[start].type == "literal" and tokens[start].value == "/":
+            start += 2  # the line height
+        tokens = tokens[start:]
+    names: list[str | None] = []
+    words: list[str] = []
+    variable = False
+    for token in [*tokens, None]:
+        if token is None or (token.type == "literal" and token.value == ","):
+            if variable or words:
+                names.append(None if variable else " ".join(words))
+            words, variable = [], False
+        elif token.type == "function":
+            variable = True  # var(--gp-body-font): one of the brand's fonts
+        elif token.type == "string":
+            words.append(token.value)
+        elif token.type == "ident" and token.lower_value not in _CSS_WIDE:
+            words.append(token.value)
+    return names
 
 
 def compare_editions(guides: list[models.Guide]) -> list[InputError]:
@@ -321,7 +478,7 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> KeyPath:
         elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             current = current[part]
             path.append(part)
-        elif position == len(loc) - 1:
+        elif position == len(loc) - 1 and part != "[key]":  # "[key]": the key itself is wrong
             path.append(part)
     return tuple(path)
 
@@ -352,6 +509,8 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
         return f'"{value}" should be true or false'
     if kind in ("greater_than_equal", "less_than_equal"):
         return f'"{value}" is out of range ({error["msg"].lower()})'
+    if kind == "literal_error" and error["loc"][-1] == "[key]":
+        return f'"{value}" is not allowed as a key here; use one of: {ctx["expected"]}'
     if kind == "literal_error":
         return f'"{value}" is not allowed here; use one of: {ctx["expected"]}'
     if kind == "union_tag_invalid":

@@ -2,11 +2,13 @@
 
 A document that loops, eats memory or crashes its process fails alone; the others go on.
 Forking (rather than spawning) lets every worker start with the parent's imports and
-compiled templates already in memory.
+compiled templates already in memory. A worker never outlives the build process: the
+kernel kills it when its parent ends, however the parent ends (SIGKILL included).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import resource
@@ -26,7 +28,11 @@ class Limits:
     """What one document may use before it is stopped."""
 
     seconds: float = 300.0
-    memory_mb: int = 3000  # on top of what the worker holds when it starts (forked)
+    memory_mb: int = 3000  # resident memory of the whole worker, what it shares included
+
+
+POLL_SECONDS = 0.25  # how often the time and memory of running workers are checked
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass
@@ -54,30 +60,59 @@ def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
     context = multiprocessing.get_context("fork")
     pending = list(enumerate(calls))
     running: dict[Connection, tuple[int, Any, float]] = {}
+    parent = os.getpid()
     while pending or running:
         while pending and len(running) < max(1, jobs):
             index, call = pending.pop(0)
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(call, sender, limits, initializer),
+            process = context.Process(target=_child,
+                                      args=(call, sender, limits, initializer, parent),
                                       daemon=True)
             process.start()
             sender.close()
             running[receiver] = (index, process, time.monotonic())
-        ready = wait(list(running), timeout=0.5)
+        ready = wait(list(running), timeout=POLL_SECONDS)
         for connection in ready:
             index, process, started = running.pop(connection)
-            yield _collect(index, connection, process, started)
+            yield _collect(index, connection, process, started, limits)
         for connection, (index, process, started) in list(running.items()):
-            if time.monotonic() - started > limits.seconds:
+            failure = _over_limits(process.pid, started, limits)
+            if failure:
                 process.kill()
                 process.join()
                 del running[connection]
-                yield Outcome(index, failure=f"stopped after {limits.seconds:g} s: the "
-                              "document took too long to lay out",
-                              seconds=time.monotonic() - started)
+                yield Outcome(index, failure=failure, seconds=time.monotonic() - started)
 
 
-def _collect(index: int, connection: Connection, process: Any, started: float) -> Outcome:
+def memory_failure(limits: Limits) -> str:
+    """The message of a document stopped for using too much memory."""
+    return (f"ran out of memory: the document needed more than the memory limit of "
+            f"{limits.memory_mb} MB (raise it with --memory)")
+
+
+def _over_limits(pid: int, started: float, limits: Limits) -> str | None:
+    """Why a running worker must be stopped now, if it must."""
+    if time.monotonic() - started > limits.seconds:
+        return f"stopped after {limits.seconds:g} s: the document took too long to lay out"
+    if _resident_mb(pid) > limits.memory_mb:
+        return memory_failure(limits)
+    return None
+
+
+def _resident_mb(pid: int) -> float:
+    """Resident memory of a process (VmRSS), in MB; 0 when it has already ended."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _collect(index: int, connection: Connection, process: Any, started: float,
+             limits: Limits) -> Outcome:
     try:
         kind, payload, peak = connection.recv()
     except EOFError:
@@ -91,6 +126,8 @@ def _collect(index: int, connection: Connection, process: Any, started: float) -
         connection.close()
     process.join()
     outcome = Outcome(index, seconds=time.monotonic() - started, peak_rss_mb=peak)
+    if peak > limits.memory_mb:  # went over between two checks: its result is not kept
+        kind, payload = "render", memory_failure(limits)
     if kind == "ok":
         outcome.value = payload
     elif kind == "input":
@@ -101,14 +138,12 @@ def _collect(index: int, connection: Connection, process: Any, started: float) -
 
 
 def _child(call: Callable[[], Any], sender: Connection, limits: Limits,
-           initializer: Callable[[], None] | None) -> None:
+           initializer: Callable[[], None] | None, parent: int) -> None:
+    _end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if initializer is not None:
         initializer()
-    with open("/proc/self/statm") as statm:
-        inherited = int(statm.read().split()[0]) * resource.getpagesize()
-    memory = inherited + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    _limit_memory(limits)
     try:
         result: tuple[str, Any] = ("ok", call())
     except InputErrors as exc:
@@ -116,7 +151,7 @@ def _child(call: Callable[[], Any], sender: Connection, limits: Limits,
     except RenderError as exc:
         result = ("render", str(exc))
     except MemoryError:
-        result = ("render", f"ran out of memory (limit {limits.memory_mb} MB)")
+        result = ("render", memory_failure(limits))
     except BaseException as exc:  # a bug or a library failure: report it, keep the build going
         result = ("render", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -125,3 +160,32 @@ def _child(call: Callable[[], Any], sender: Connection, limits: Limits,
     finally:
         sender.close()
         os._exit(0)  # skip the parent's atexit handlers and buffers inherited by fork
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker as soon as the build process ends.
+
+    Without it, a build killed by a CI timeout or a service manager (SIGKILL cannot be
+    caught) would leave its workers rendering for minutes. The parent may have ended
+    before the request was made: then this worker ends at once.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _limit_memory(limits: Limits) -> None:
+    """Bound the address space so that new allocations fail past the memory limit.
+
+    A forked worker starts with the parent's pages resident and more address space
+    reserved than used; the limit leaves room for `memory_mb` minus what is already
+    resident. Touching memory reserved before the fork needs no new address space: the
+    parent watches the worker's resident memory for that.
+    """
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        size_pages, resident_pages = (int(n) for n in statm.read().split()[:2])
+    page = resource.getpagesize()
+    room = max(0, limits.memory_mb * 1024 * 1024 - resident_pages * page)
+    memory = size_pages * page + room
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
