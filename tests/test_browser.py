@@ -11,8 +11,7 @@ from playwright.sync_api import sync_playwright
 from conftest import ROOT
 
 EDITIONS = [(brand, "reseaux-sociaux", lang) for brand in ("default", "gh-port-lumiere")
-            for lang in ("fr", "en")] + [("default", "photos-videos", "fr"),
-                                         ("gh-port-lumiere", "photos-videos", "en")]
+            for lang in ("fr", "en")] + [("gh-port-lumiere", "photos-videos", "en")]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -43,7 +43,9 @@ def qr_codes(path: Path, page: int) -> list[str]:
     """Decode every QR code drawn on one page of a PDF, as a phone would."""
     document = pypdfium2.PdfDocument(path.read_bytes())
     try:
-        image = document[page % len(document)].render(scale=3).to_pil()
+        chosen = document[page % len(document)]
+        # about 1600 pixels high: an A5 page at 3x, an A3 poster at 1.3x, enough to decode
+        image = chosen.render(scale=1600 / chosen.get_height()).to_pil()
     finally:
         document.close()
     return [result.text for result in zxingcpp.read_barcodes(image)]
@@ -407,3 +409,22 @@ def test_the_authoring_guide_shows_every_block_type_with_a_valid_example_and_a_p
         assert (ROOT / "docs" / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
     assert sorted(set(found)) == sorted(models.BLOCK_TYPES)
     assert (ROOT / "docs/images/affiche.png").is_file()
+
+
+def test_an_error_in_a_guides_own_template_names_its_file_and_line(scratch_project: Path
+                                                                   ) -> None:
+    opening = scratch_project / "content" / LEAFLET / "templates/partials/opening.html.j2"
+    display = f"content/{LEAFLET}/templates/partials/opening.html.j2"
+    opening.write_text("<section>\n{% if guide %}\n", encoding="utf-8")
+    assert problems(scratch_project, langs=["fr"], guides=[LEAFLET]) == [
+        f"{display}:2: template syntax error: Unexpected end of template. Jinja was looking "
+        "for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs "
+        "to be closed is 'if'."]
+    opening.write_text("<section>\n{{ guide.meta.slogan }}</section>\n", encoding="utf-8")
+    project = kit.Project(scratch_project)
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=[LEAFLET])
+    with pytest.raises(InputErrors) as caught:
+        kit.render_target(project, kit.Target(edition))
+    assert [str(e) for e in caught.value.errors] == [
+        f"{display}:2: this template uses a value that does not exist ('GuideMeta object' has "
+        "no attribute 'slogan')"]
