@@ -7,6 +7,7 @@ import argparse
 import datetime
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from guidepress import kit, progress, scaffold, validate, workers
 from guidepress.problems import InputErrors, RenderError
@@ -18,11 +19,11 @@ def parser() -> argparse.ArgumentParser:
     """Describe the command line."""
     p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
     p.add_argument("command", nargs="?",
-                   choices=("build", "check", "new-brand", "new-guide", "watch"),
+                   choices=("build", "check", "new-brand", "new-guide", "watch", "worker"),
                    default="build", help="build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
                    "new-guide SLUG starts a guide; watch rebuilds on every change and serves "
-                   "a preview page")
+                   "a preview page; worker takes jobs from --queue")
     p.add_argument("--port", type=int, default=8000, help="with watch: the preview's port")
     p.add_argument("slug", nargs="?",
                    help="with new-brand or new-guide: the new brand's or guide's folder name")
@@ -51,6 +52,16 @@ def parser() -> argparse.ArgumentParser:
                    help="memory limit of one document's worker (default: 3000)")
     p.add_argument("--force", action="store_true",
                    help="rebuild every document, even those whose inputs did not change")
+    p.add_argument("--queue", metavar="URL", help="render on a job queue (redis://[:password@]"
+                   "host:port/db) instead of this machine; with worker: the queue to serve")
+    p.add_argument("--storage", type=Path, default=None, metavar="DIR",
+                   help="with --queue: the folder shared with the workers for inputs and "
+                   "outputs (default: ~/.cache/guidepress/storage)")
+    p.add_argument("--heartbeat", type=float, default=10, metavar="SECONDS",
+                   help="with worker: heartbeat period; a job whose worker misses about "
+                   "three is retried elsewhere (default: 10)")
+    p.add_argument("--burst", action="store_true",
+                   help="with worker: stop once the queue is empty")
     p.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                    help=argparse.SUPPRESS)
@@ -80,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
               args.port, today=args.today, guides=args.guide)
         return 0
+    if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
+        print("--queue: give the queue's address as redis://[:password@]host:port/db",
+              file=sys.stderr)
+        return 2
+    if args.command == "worker":
+        return _worker(args)
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
     try:
@@ -90,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                                 args.max_statistic_age, args.jobs,
                                 workers.Limits(args.timeout, args.memory), args.force,
                                 on_progress=display.update, today=args.today,
-                                guides=args.guide)
+                                guides=args.guide, runner=_runner(args))
     except InputErrors as exc:
         count = len(exc.errors)
         print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
@@ -101,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as exc:
         print(f"could not produce the documents; no PDF was written: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written, output/ keeps its previous files"
+              + ("; the queued jobs were cancelled" if args.queue else ""), file=sys.stderr)
+        return 130
     progress.summary(outcome, output)
     for label, message in outcome.failures:
         print(f"FAILED {label}: {message}", file=sys.stderr)
@@ -109,6 +130,41 @@ def main(argv: list[str] | None = None) -> int:
     if outcome.input_errors:
         return 2
     return 1 if outcome.failures else 0
+
+
+def _runner(args: argparse.Namespace) -> kit.Runner | None:
+    """The queue's runner with --queue; None renders on this machine."""
+    if not args.queue:
+        return None
+    from guidepress import queue, storage  # only queue builds need Redis
+
+    return queue.Runner(args.queue, storage.FolderStorage(_storage_root(args)), args.printer,
+                        reuse=not args.force)
+
+
+def _storage_root(args: argparse.Namespace) -> Path:
+    from guidepress import storage
+
+    return (args.storage or storage.default_root()).resolve()
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Serve the queue: render its jobs, one fork each, within --timeout and --memory."""
+    from guidepress import queue, storage
+
+    if not args.queue:
+        print("usage: build.py worker --queue redis://[:password@]host:port/db "
+              "[--storage DIR]", file=sys.stderr)
+        return 2
+    try:
+        return queue.run_worker(args.queue, storage.FolderStorage(_storage_root(args)),
+                                workers.Limits(args.timeout, args.memory), args.heartbeat,
+                                args.burst)
+    except queue.QueueError as exc:
+        print(f"the worker cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
