@@ -1,5 +1,6 @@
 """Command line: parse arguments, run the build, print what happened. Exit codes:
-0 everything built, 1 a document could not be produced, 2 bad input or usage."""
+0 everything built, 1 a document could not be produced, 2 bad input or usage, 130
+interrupted (Ctrl-C). A brand that fails publishes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from guidepress import kit, progress, scaffold, validate, workers
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 
 def parser() -> argparse.ArgumentParser:
@@ -116,20 +118,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {error}", file=sys.stderr)
         return 2
     except RenderError as exc:
-        print(f"could not produce the documents; no PDF was written: {exc}", file=sys.stderr)
+        print(f"could not produce the documents; nothing was written: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: nothing was written, output/ keeps its previous files"
-              + ("; the queued jobs were cancelled" if args.queue else ""), file=sys.stderr)
-        return 130
+        print("interrupted: every brand not yet published keeps its previous files in "
+              f"{output}" + ("; the queued jobs were cancelled" if args.queue else ""),
+              file=sys.stderr)
+        return INTERRUPTED
     progress.summary(outcome, output)
-    for label, message in outcome.failures:
-        print(f"FAILED {label}: {message}", file=sys.stderr)
-    for error in outcome.rejected + outcome.input_errors:
-        print(f"  {error}", file=sys.stderr)
-    if outcome.input_errors:
-        return 2
-    return 1 if outcome.failures else 0
+    for problem in outcome.problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    return outcome.exit_code
 
 
 def _runner(args: argparse.Namespace) -> kit.Runner | None:

@@ -52,13 +52,15 @@ class Display:
 def summary(outcome: Outcome, output: Path) -> None:
     """Print the table of what the build did, and where the reports are."""
     console = Console()
-    if outcome.built == 0 and not outcome.failures and outcome.skipped:
+    if outcome.built == 0 and not outcome.problems and outcome.skipped and not outcome.written:
         console.print(f"up to date: {outcome.skipped} documents unchanged "
                       f"({outcome.seconds:.2f} s)")
     table = Table(title="Build summary", show_edge=False) if console.is_terminal else None
     rows = [("built", str(outcome.built)), ("skipped (up to date)", str(outcome.skipped)),
-            ("failed", str(len(outcome.failures))), ("time", f"{outcome.seconds:.1f} s"),
-            ("files written", str(len(outcome.written)))]
+            ("failed", str(outcome.failed)), ("time", f"{outcome.seconds:.1f} s"),
+            ("files written", str(len(outcome.written))),
+            ("files removed", str(len(outcome.removed))),
+            ("brands not published", str(len({p.brand for p in outcome.problems})))]
     if table is not None:
         table.add_column("targets")
         table.add_column("count", justify="right")

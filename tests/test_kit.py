@@ -135,7 +135,8 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
         assert post.unembedded_fonts(data) == []
 
 
-def test_brands_differ_in_fonts_and_colours(built: Path) -> None:
+def test_brands_differ_in_fonts(built: Path) -> None:
+    """Colours are measured in test_honest_tests.py."""
     default = post.pdf_fonts((built / "default/reseaux-sociaux/fr/guide-print.pdf").read_bytes())
     other = post.pdf_fonts((built / "gh-port-lumiere/reseaux-sociaux/fr/guide-print.pdf")
                            .read_bytes())

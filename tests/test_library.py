@@ -243,7 +243,7 @@ def test_template_lookup_is_brand_then_guide_then_default(scratch_project: Path)
 
     project = kit.Project(scratch_project)
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=[LEAFLET])
-    env = kit._tools(project, edition)[0]
+    env = kit.tools(project, edition)[0]
     html = render.render_booklet(env, edition.guide, edition.brand, render.Profile("screen")).html
     assert '<p class="leaflet-cover">Photos, vidéos, publications à l’hôpital</p>' in html
     assert 'class="cover-establishment"' in html  # the rest of the default cover stays
@@ -312,7 +312,7 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (output / "default/fr" / old).write_bytes(b"left by an older build")
     outcome = kit.build(kit.Project(project), ["default"], None, output, today=TODAY,
                         guides=[STARTER])
-    assert outcome.failures == [] and outcome.input_errors == []
+    assert outcome.problems == []
     return output
 
 

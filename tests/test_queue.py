@@ -159,7 +159,7 @@ def local_build(batch_project: Path, tmp_path_factory: pytest.TempPathFactory) -
     output = tmp_path_factory.mktemp("local")
     outcome = kit.build(kit.Project(batch_project), BRANDS, ["fr"], output, jobs=2,
                         today=TODAY)
-    assert outcome.failures == [] and outcome.built == 6 * 4
+    assert outcome.problems == [] and outcome.built == 6 * 4
     return output
 
 
@@ -302,7 +302,7 @@ def test_a_job_that_fails_twice_fails_alone(batch_project: Path, queued, redis_u
                             tmp_path, today=TODAY, runner=runner)
     finally:
         shutil.rmtree(batch_project / "brands" / "ch-perdu")
-    failed = dict(outcome.failures)
+    failed = {problem.where: problem.message for problem in outcome.problems}
     assert sorted(failed) == [f"ch-perdu/{GUIDE}/fr booklet",
                               f"ch-perdu/{GUIDE}/fr poster qui-prevenir",
                               f"ch-perdu/{GUIDE}/fr poster stade", f"ch-perdu/{GUIDE}/fr web page"]
