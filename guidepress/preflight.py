@@ -76,7 +76,7 @@ def check_brand(brand: Brand, report: Report) -> None:
 class StatisticAge:
     """How old one quoted figure is, for the preflight report and the proof sheet."""
 
-    where: str  # content/<lang> section "…" blocks[…], or content/<lang> poster "…" statistic
+    where: str  # content/<guide>/<lang> section "…" blocks[…], or … poster "…" statistic
     figure: str  # "48 %"
     source: str
     dating: str  # in the edition's language: "chiffre de 2012, revu en novembre 2026"
@@ -90,9 +90,10 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
     A figure's age counts from its `reviewed:` month when an editor recorded one, otherwise
     from its year.
     """
-    found = [(f'content/{guide.lang} section "{section.id}" {where}', statistic)
+    folder = f"content/{guide.info.slug}/{guide.lang}"
+    found = [(f'{folder} section "{section.id}" {where}', statistic)
              for section in guide.sections for where, statistic in _section_statistics(section)]
-    found += [(f'content/{guide.lang} poster "{poster.id}" statistic', poster.statistic)
+    found += [(f'{folder} poster "{poster.id}" statistic', poster.statistic)
               for poster in guide.posters if poster.statistic is not None]
     ages = [statistic_age(statistic, guide, max_age, today, where) for where, statistic in found]
     report.statistics += ages
@@ -108,7 +109,8 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
                 "warning", where, f"{age.figure} ({age.source}, {age.dating}) was {since} "
                 f"{age.age} years ago (limit {max_age}); update the figure, or check it still "
                 "holds and write the month of that check in `reviewed:`"))
-    report.checked.append(f"{len(found)} statistics in {guide.lang} have a source and a year; "
+    report.checked.append(f"{len(found)} statistics in {guide.info.slug}/{guide.lang} have a "
+                          "source and a year; "
                           f"more than {max_age} years since the figure or its review is a "
                           "warning")
     report.checked += [f"  {age.where}: {age.figure} ({age.source}, {age.dating})"

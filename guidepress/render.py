@@ -1,7 +1,8 @@
 """Stage 4, render: typeset models become HTML through Jinja templates.
 
-Templates are looked up in the brand's `templates/` folder first, then in the project's
-`templates/`; a brand template can extend the one it hides as `!default/<name>`.
+Templates are looked up in the brand's `templates/` folder first, then in the guide's
+(`content/<guide>/templates/`), then in the project's `templates/`; an override can
+extend the default template it hides as `!default/<name>`.
 Brand colours, fonts and print settings reach CSS only through `brand_stylesheet`.
 """
 
@@ -74,18 +75,24 @@ class _FolderLoader(FileSystemLoader):
                 lambda: path.exists() and path.stat().st_mtime == mtime)
 
 
-def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
-    """Return a new Jinja environment for one brand: its overrides first, then the defaults.
+def template_environment(templates: Path, brand: Brand, guide_folder: Path | None = None
+                         ) -> ImmutableSandboxedEnvironment:
+    """Return a new Jinja environment for one brand and guide: the brand's overrides first,
+    then the guide's (`content/<guide>/templates/`), then the defaults.
 
-    Not cached here: a build makes one per brand and keeps it for that build only, so a
-    template a brand adds between two builds (under `watch`) is found.
+    Not cached here: a build makes one per brand and guide and keeps it for that build
+    only, so a template a brand or guide adds between two builds (under `watch`) is found.
     """
     default = _FolderLoader(templates.resolve(), "templates")
     brand_templates = brand.folder / "templates"
+    guide_templates = guide_folder / "templates" if guide_folder is not None else None
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
     if brand_templates.is_dir():
         loaders.append(_FolderLoader(brand_templates,
                                      f"brands/{brand_templates.parent.name}/templates"))
+    if guide_templates is not None and guide_templates.is_dir():
+        loaders.append(_FolderLoader(guide_templates,
+                                     f"content/{guide_templates.parent.name}/templates"))
     loaders.append(default)
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
@@ -147,6 +154,8 @@ def _template_failure(exc: Exception, brand: Brand | None) -> InputErrors | Rend
         return InputErrors([InputError(display, line, "", message)])
     root = brand.folder.parents[1] if brand is not None else path.parent
     display = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    if brand is not None and path.is_relative_to(root / "content"):  # a guide's own template
+        return InputErrors([InputError(display, line, "", message)])
     return RenderError(f"{display}:{line}: {message}")
 
 
@@ -172,7 +181,7 @@ def _template_message(exc: Exception) -> str:
         return f"template syntax error: {text}"
     if isinstance(exc, TemplateNotFound):
         return (f'this template includes "{exc.name}", which is neither in the brand\'s '
-                "templates/ nor in templates/")
+                "templates/, nor in the guide's, nor in templates/")
     if isinstance(exc, RecursionError):
         return "this template calls itself without end"
     return f"this template failed: {type(exc).__name__}: {text}"
@@ -183,8 +192,8 @@ def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
     try:
         return Path(env.get_template(name).filename or "")
     except TemplateNotFound as exc:
-        raise TemplateNotFound(f"{name} (looked in the brand's templates/ and in templates/)") \
-            from exc
+        raise TemplateNotFound(f"{name} (looked in the brand's templates/, the guide's "
+                               "templates/ and templates/)") from exc
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
-"""`python build.py new-brand <slug> --name "…"`: start a brand folder from a template."""
+"""`python build.py new-brand <slug> --name "…"` and `new-guide <slug> --title "…"`: start
+a brand folder or a guide folder from the templates in `templates/scaffold/`."""
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from pathlib import Path
 
 from guidepress.models import SLUG_PATTERN
+from guidepress.validate import RESERVED_GUIDE_NAMES
 
 RESERVED = {"default", "templates", "fonts", "output"}
 
@@ -51,3 +54,41 @@ def next_steps(slug: str) -> str:
   3. Check it:   python build.py check --brand {slug}
   4. Build it:   python build.py --brand {slug}
   To change a template, copy it from templates/ into brands/{slug}/templates/ and edit it."""
+
+
+def new_guide(project: Path, slug: str, title: str, today: datetime.date) -> Path:
+    """Create `content/<slug>/` with a starter guide in French and English: one commented
+    example of every block type and one poster, ready to check and build. `today` dates
+    the guide and its example figures."""
+    if not re.fullmatch(SLUG_PATTERN, slug) or slug in RESERVED_GUIDE_NAMES or len(slug) > 40:
+        raise ValueError(f'"{slug}" cannot be a guide name: use lowercase letters, digits '
+                         'and dashes, like "droit-a-l-image"')
+    if not title.strip() or any(ch in title for ch in '"\\\n\r') or len(title) > 70:
+        raise ValueError("the guide's title must be one line of at most 70 characters, "
+                         "without double quotes or backslashes")
+    folder = project / "content" / slug
+    if folder.exists():
+        raise ValueError(f"content/{slug} already exists; choose another name or edit it")
+    scaffold = project / "templates" / "scaffold" / "guide"
+    values = {"{slug}": slug, "{title}": title.strip(), "{date}": today.isoformat(),
+              "{year}": str(today.year)}
+    for source in sorted(p for p in scaffold.rglob("*.yaml")):
+        text = source.read_text(encoding="utf-8")
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        target = folder / source.relative_to(scaffold)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return folder
+
+
+def guide_next_steps(slug: str) -> str:
+    """What to do after `new-guide`, printed for the person who ran it."""
+    return f"""Created content/{slug}/: guide.yaml, and fr/ and en/ with one example of every block
+type and one poster. Next:
+  1. Edit the texts in content/{slug}/fr/ and content/{slug}/en/ (each key is explained;
+     docs/ecrire-un-guide.md shows every block type).
+  2. Check it:   python build.py check --guide {slug}
+  3. Build it:   python build.py --guide {slug}
+  4. To publish it with a brand, add "{slug}:" under guides: in brands/<brand>/brand.yaml,
+     with the brand's contacts for this guide."""

@@ -51,7 +51,8 @@ def project() -> kit.Project:
 
 @pytest.fixture(scope="session")
 def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build both demo brands, every language they declare, into a temporary output/."""
+    """Build both demo brands, every guide they enable in every language, into a temporary
+    output/."""
     output = tmp_path_factory.mktemp("output")
     outcome = kit.build(project, list(BRANDS), None, output, today=TODAY)
     assert outcome.problems == []
