@@ -13,8 +13,8 @@ from guidepress.problems import InputErrors
 from tests.conftest import BRANDS, ROOT
 from tests.pdfs import MM, chars, page_texts
 
-POSTERS = "content/fr/posters.yaml"
-MYTHS = "content/fr/sections/06-vrai-faux.yaml"
+POSTERS = "content/reseaux-sociaux/fr/posters.yaml"
+MYTHS = "content/reseaux-sociaux/fr/sections/06-vrai-faux.yaml"
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -75,7 +75,7 @@ def test_pictograms_are_drawn_in_brand_colours_and_in_cmyk_for_print(project) ->
 
 @pytest.mark.parametrize("brand", BRANDS)
 def test_myth_pictograms_print_as_vectors_in_the_primary_cmyk(built: Path, brand: str) -> None:
-    path = built / brand / "fr" / "guide-print.pdf"
+    path = built / brand / "reseaux-sociaux/fr" / "guide-print.pdf"
     texts = page_texts(path)
     index = next(i for i, t in enumerate(texts) if "C’est ma vie privée" in t)
     with pdfplumber.open(path) as document:
@@ -87,9 +87,10 @@ def test_myth_pictograms_print_as_vectors_in_the_primary_cmyk(built: Path, brand
 
 
 def test_licence_of_the_pictograms_is_credited_in_the_guide(built: Path) -> None:
-    text = " ".join(" ".join(page_texts(built / "default/en/guide-screen.pdf")).split())
+    screen = built / "default/reseaux-sociaux/en/guide-screen.pdf"
+    text = " ".join(" ".join(page_texts(screen)).split())
     assert "Tabler Icons" in text and "MIT" in text
-    html = (built / "default/fr/web/index.html").read_text(encoding="utf-8")
+    html = (built / "default/reseaux-sociaux/fr/web/index.html").read_text(encoding="utf-8")
     assert "Tabler Icons" in html
 
 
@@ -161,22 +162,22 @@ def test_posters_have_no_dead_band(laid_out_posters) -> None:
 
 def test_who_to_call_poster_shows_contacts_large_and_not_again_in_the_footer(built: Path
                                                                             ) -> None:
-    (page_chars,) = chars(built / "default/fr/poster-qui-prevenir.pdf")
+    (page_chars,) = chars(built / "default/reseaux-sociaux/fr/poster-qui-prevenir.pdf")
     text = "".join(c["text"] for c in page_chars)
     assert text.count("0199001234") + text.count("01 99 00 12 34") == 1
     assert text.count("communication@ch-val-fleuri.example") == 1
     large = "".join(c["text"] for c in page_chars if c["text"].isdigit() and c["size"] >= 48)
     assert large == "01990012340199001200"  # both phone numbers, large
     # the other posters keep the contact footer
-    (other,) = chars(built / "default/fr/poster-secret.pdf")
+    (other,) = chars(built / "default/reseaux-sociaux/fr/poster-secret.pdf")
     assert "communication@ch-val-fleuri.example" in "".join(c["text"] for c in other)
 
 
 def test_statistic_and_myth_posters_show_the_figure_and_the_verdict_large(built: Path) -> None:
-    (statistic,) = chars(built / "default/fr/poster-tous-en-ligne.pdf")
+    (statistic,) = chars(built / "default/reseaux-sociaux/fr/poster-tous-en-ligne.pdf")
     assert "35" in "".join(c["text"] for c in statistic if c["size"] >= 200)
     assert "SocialBakers" in "".join(c["text"] for c in statistic)
-    (myth,) = chars(built / "default/en/poster-public.pdf")
+    (myth,) = chars(built / "default/reseaux-sociaux/en/poster-public.pdf")
     assert "TRUE" in "".join(c["text"] for c in myth if c["size"] >= 100).upper()
 
 
@@ -202,7 +203,7 @@ def test_unknown_layout_lists_the_layouts(scratch_project: Path) -> None:
 @pytest.mark.parametrize("brand", BRANDS)
 def test_cover_composes_the_guides_pictograms_in_brand_colours(built: Path, brand: str
                                                               ) -> None:
-    path = built / brand / "fr" / "guide-print.pdf"
+    path = built / brand / "reseaux-sociaux/fr" / "guide-print.pdf"
     with pdfplumber.open(path) as document:
         cover = document.pages[0]
         title = [c for c in cover.chars if c["size"] >= 30]
@@ -239,7 +240,7 @@ def test_logo_contains_name_hides_the_repeated_name(scratch_project: Path) -> No
 def test_no_line_ends_on_a_separator_and_phones_never_break(built: Path, brand: str) -> None:
     phones = {"default": ["01 99 00 12 34", "01 99 00 12 00"],
               "gh-port-lumiere": ["02 99 00 45 67"]}[brand]
-    for path in sorted((built / brand).glob("*/*.pdf")):
+    for path in sorted((built / brand).glob("*/*/*.pdf")):
         for number, text in enumerate(page_texts(path), start=1):
             lines = [line.rstrip() for line in text.splitlines()]
             assert not [line for line in lines if line.endswith("·")], (path.name, number)
@@ -273,7 +274,7 @@ def page_fills(path: Path) -> list[tuple[float, str]]:
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_booklet_page_is_at_least_40_percent_filled(built: Path, brand: str, lang: str
                                                           ) -> None:
-    fills = page_fills(built / brand / lang / "guide-screen.pdf")
+    fills = page_fills(built / brand / "reseaux-sociaux" / lang / "guide-screen.pdf")
     notes = {"fr": "Notes", "en": "Notes"}[lang]
     thin = [(number, round(fill * 100)) for number, (fill, text) in enumerate(fills, start=1)
             if fill < 0.40 and number not in (1, len(fills))  # cover and back cover
@@ -284,7 +285,7 @@ def test_every_booklet_page_is_at_least_40_percent_filled(built: Path, brand: st
 @pytest.mark.parametrize("brand", BRANDS)
 def test_network_map_labels_are_large_unhyphenated_and_columns_not_empty(built: Path,
                                                                         brand: str) -> None:
-    path = built / brand / "fr" / "guide-print.pdf"
+    path = built / brand / "reseaux-sociaux/fr" / "guide-print.pdf"
     texts = page_texts(path)
     index = next(i for i, t in enumerate(texts) if "Plutôt personnel" in t)
     with pdfplumber.open(path) as document:
