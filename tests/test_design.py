@@ -62,7 +62,7 @@ def test_pictograms_come_from_the_npm_package_with_its_licence() -> None:
 
 
 def test_pictograms_are_drawn_in_brand_colours_and_in_cmyk_for_print(project) -> None:
-    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     _env, _fetcher, printing, screen = kit._tools(project, edition)
     brand = edition.brand
     on_screen = str(render.pictograms(brand, screen)("lock", "accent"))
@@ -101,7 +101,7 @@ def laid_out_posters(project) -> dict[str, pdf.Rendered]:
     """The print posters of two editions as the kit lays them out (largest scale that fits)."""
     found = {}
     for brand, lang in (("default", "fr"), ("gh-port-lumiere", "en")):
-        (edition,) = kit.prepare(project, [brand], [lang])
+        (edition,) = kit.prepare(project, [brand], [lang], guides=["reseaux-sociaux"])
         env, fetcher, printing, _screen = kit._tools(project, edition)
         for index, poster in enumerate(edition.guide.posters):
             found[f"{brand}/{lang}/{poster.id}"] = kit._poster(
@@ -223,7 +223,7 @@ def test_logo_contains_name_hides_the_repeated_name(scratch_project: Path) -> No
     edit(scratch_project / "brands/default/brand.yaml", "colours:",
          'logo_contains_name: true\nlogo_size: "large"\ncolours:')
     project = kit.Project(scratch_project)
-    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     env, _fetcher, printing, screen = kit._tools(project, edition)
     guide, brand = edition.guide, edition.brand
     for html in (render.render_booklet(env, guide, brand, printing).html,
