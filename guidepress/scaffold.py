@@ -14,17 +14,32 @@ from guidepress.validate import RESERVED_GUIDE_NAMES
 RESERVED = {"default", "templates", "fonts", "output"}
 
 
+def _check_slug(slug: str, reserved: set[str] | frozenset[str], what: str,
+                longest: int | None = None) -> None:
+    too_long = longest is not None and len(slug) > longest
+    if not re.fullmatch(SLUG_PATTERN, slug) or slug in reserved or too_long:
+        raise ValueError(f'"{slug}" cannot be {what}')
+
+
+def _check_one_line(text: str, limit: int, what: str) -> None:
+    if not text.strip() or any(ch in text for ch in '"\\\n\r') or len(text) > limit:
+        raise ValueError(f"{what} must be one line of at most {limit} characters, without "
+                         "double quotes or backslashes")
+
+
+def _new_folder(project: Path, parent: str, slug: str) -> Path:
+    folder = project / parent / slug
+    if folder.exists():
+        raise ValueError(f"{parent}/{slug} already exists; choose another name or edit it")
+    return folder
+
+
 def new_brand(project: Path, slug: str, name: str) -> Path:
     """Create `brands/<slug>/` with a commented brand.yaml and a placeholder logo."""
-    if not re.fullmatch(SLUG_PATTERN, slug) or slug in RESERVED:
-        raise ValueError(f'"{slug}" cannot be a brand name: use lowercase letters, digits '
-                         'and dashes, like "chu-exemple"')
-    if not name.strip() or any(ch in name for ch in '"\\\n\r') or len(name) > 90:
-        raise ValueError("the establishment's name must be one line of at most 90 "
-                         "characters, without double quotes or backslashes")
-    folder = project / "brands" / slug
-    if folder.exists():
-        raise ValueError(f"brands/{slug} already exists; choose another name or edit it")
+    _check_slug(slug, RESERVED, 'a brand name: use lowercase letters, digits and dashes, '
+                'like "chu-exemple"')
+    _check_one_line(name, 90, "the establishment's name")
+    folder = _new_folder(project, "brands", slug)
     template = (project / "templates/scaffold/brand.yaml").read_text(encoding="utf-8")
     short_name = name if len(name) <= 40 else name[:39].rstrip() + "…"
     text = (template.replace("{name}", name).replace("{short_name}", short_name)
@@ -60,15 +75,11 @@ def new_guide(project: Path, slug: str, title: str, today: datetime.date) -> Pat
     """Create `content/<slug>/` with a starter guide in French and English: one commented
     example of every block type and one poster, ready to check and build. `today` dates
     the guide and its example figures."""
-    if not re.fullmatch(SLUG_PATTERN, slug) or slug in RESERVED_GUIDE_NAMES or len(slug) > 40:
-        raise ValueError(f'"{slug}" cannot be a guide name: use lowercase letters, digits '
-                         'and dashes, like "droit-a-l-image"')
-    if not title.strip() or any(ch in title for ch in '"\\\n\r') or len(title) > 70:
-        raise ValueError("the guide's title must be one line of at most 70 characters, "
-                         "without double quotes or backslashes")
-    folder = project / "content" / slug
-    if folder.exists():
-        raise ValueError(f"content/{slug} already exists; choose another name or edit it")
+    _check_slug(slug, RESERVED_GUIDE_NAMES,
+                'a guide name: use lowercase letters, digits and dashes, like "droit-a-l-image"',
+                longest=40)
+    _check_one_line(title, 70, "the guide's title")
+    folder = _new_folder(project, "content", slug)
     scaffold = project / "templates" / "scaffold" / "guide"
     values = {"{slug}": slug, "{title}": title.strip(), "{date}": today.isoformat(),
               "{year}": str(today.year)}

@@ -35,10 +35,10 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
     # And it builds, as the next steps say: every output of one language, checked.
     output = scratch_project / "output"
     outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output,
-                        today=TODAY)
+                        today=TODAY, guides=["reseaux-sociaux"])
     assert outcome.problems == [] and outcome.built == outcome.targets == 9
-    folder = output / "chu-exemple/fr"
-    assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[0].guide.posters)
+    folder = output / "chu-exemple/reseaux-sociaux/fr"
+    assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[2].guide.posters)
     cover = PdfReader(folder / "guide-screen.pdf").pages[0].extract_text()
     assert "CHU de l’Exemple-sur-Mer" in " ".join(cover.split())
     assert (output / "chu-exemple/proof.pdf").is_file()

@@ -42,7 +42,6 @@ def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
     outcome = kit.build(project, list(BRANDS), None, built, today=TODAY)
     assert (outcome.built, outcome.problems) == (0, [])
     assert outcome.skipped == outcome.targets > 20
-    assert outcome.seconds < 5
     assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*/*.pdf")} == before
     report = (built / "default/preflight.txt").read_text(encoding="utf-8")
     assert report.startswith("Preflight of default: 0 error(s), 0 warning(s)")

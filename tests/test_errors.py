@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import edit, problems
+from conftest import edit, overfill_stade_poster, problems
 from guidepress import cli, kit, render, validate
 from guidepress.problems import InputErrors
 
@@ -134,14 +134,7 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
 
 def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> None:
     path = scratch_project / "content/reseaux-sociaux/fr/posters.yaml"
-    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
-         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
-         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
-    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
-         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
-    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
-         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
-         '      source:\n        name: "SocialBakers"\n        year: 2012')
+    overfill_stade_poster(path)
     project = kit.Project(scratch_project)
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     with pytest.raises(InputErrors) as caught:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, TODAY, copy_project, edit
+from conftest import ROOT, TODAY, copy_project, edit, overfill_stade_poster
 from guidepress import cli, kit, post, workers
 
 BRAND = "gh-port-lumiere"
@@ -140,14 +140,7 @@ def test_an_overflowing_poster_fails_the_run_and_writes_nothing(
         published: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = tree(published / "output")
     path = published / POSTERS.format("fr")
-    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
-         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
-         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
-    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
-         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
-    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
-         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
-         '      source:\n        name: "SocialBakers"\n        year: 2012')
+    overfill_stade_poster(path)
     edit(path, 'headline: "Le secret ne s’arrête pas à l’écran"',
          'headline: "Le secret ne s’arrête jamais à l’écran"')  # a good change too
     code = run_cli(published)
