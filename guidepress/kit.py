@@ -396,11 +396,10 @@ def render_target(project: Project, target: Target,
         post.verify_web_page(f"{brand.slug}/{edition.where}/{page.name}", page.html)
         return Produced({page.name: page.html.encode()}, [])
     if target.poster_index is None:
-        booklet = _booklet(env, guide, brand, printing, fetcher, base)
+        booklet, breaks = _booklet(env, guide, brand, printing, fetcher, base)
         _check_page_limit(base, guide, len(booklet.pages.pages))
-        notes = booklet.document.html.count('class="notes"')
-        on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
-                                                      notes_pages=notes), fetcher, base)
+        on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen, breaks),
+                                fetcher, base)
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
         placed["guide-print.pdf"] = pdf.placements(booklet)
         files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
@@ -446,9 +445,8 @@ def final_documents(project: Project, edition: Edition) -> list[render.Document]
     """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
     env, fetcher, printing, screen = tools(project, edition)
     guide, brand = edition.guide, edition.brand
-    booklet = _booklet(env, guide, brand, printing, fetcher, project.root).document
-    notes = booklet.html.count('class="notes"')
-    documents = [booklet, render.render_booklet(env, guide, brand, screen, notes_pages=notes)]
+    booklet, breaks = _booklet(env, guide, brand, printing, fetcher, project.root)
+    documents = [booklet.document, render.render_booklet(env, guide, brand, screen, breaks)]
     for poster in guide.posters:
         documents += [render.render_poster(env, guide, brand, poster, profile)
                       for profile in (printing, screen)]
@@ -465,19 +463,55 @@ def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
     return files
 
 
+# A part whose header would open below this depth of a page (0 top, 1 foot) starts the
+# next page instead, when the booklet has pages to spare: the page it leaves is then more
+# than half full, and one note page fewer is needed
+LOW_OPENING = 0.6
+# A page of text filled less than this, top to bottom, looks left half empty
+THIN_PAGE = 0.4
+
+
+def _thin_pages(rendered: pdf.Rendered) -> int:
+    """How many pages between the cover and the back cover are filled less than THIN_PAGE."""
+    return sum(fill < THIN_PAGE for fill in pdf.page_fills(rendered)[1:-1])
+
+
 def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
-             fetcher: pdf.ProjectFetcher, base: Path) -> pdf.Rendered:
-    rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile), fetcher, base)
-    padding = -len(rendered.pages.pages) % 4
+             fetcher: pdf.ProjectFetcher, base: Path
+             ) -> tuple[pdf.Rendered, render.BookletBreaks]:
+    """The booklet laid out on a multiple of 4 pages (saddle stitching), and the breaks
+    chosen for it: parts opening low on a page move to the next while pages are to spare,
+    then note pages (never blanks) make up the rest."""
+    def lay_out(breaks: render.BookletBreaks) -> pdf.Rendered:
+        return pdf.lay_out(render.render_booklet(env, guide, brand, profile, breaks),
+                           fetcher, base)
+
+    breaks = render.BookletBreaks()
+    rendered = lay_out(breaks)
+    target = -(-len(rendered.pages.pages) // 4) * 4
+    tried: set[str] = set()
+    thin = _thin_pages(rendered)
+    while len(rendered.pages.pages) < target:
+        low = [o for o in pdf.part_openings(rendered)
+               if o.depth >= LOW_OPENING and o.part_id not in tried]
+        if not low:
+            break
+        deepest = max(low, key=lambda opening: opening.depth).part_id
+        tried.add(deepest)
+        moved = render.BookletBreaks(0, breaks.new_page_parts | {deepest})
+        candidate = lay_out(moved)
+        # kept if it needs no more paper and leaves no more page half empty
+        if len(candidate.pages.pages) <= target and _thin_pages(candidate) <= thin:
+            breaks, rendered, thin = moved, candidate, _thin_pages(candidate)
+    padding = target - len(rendered.pages.pages)
     if padding:
-        # Saddle stitching needs a multiple of 4 pages: pad with note pages, never blanks.
-        rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile,
-                                                     notes_pages=padding), fetcher, base)
+        breaks = render.BookletBreaks(padding, breaks.new_page_parts)
+        rendered = lay_out(breaks)
     pages = len(rendered.pages.pages)
     if pages % 4:
         raise RenderError(f"{brand.slug}/{guide.info.slug}/{guide.lang}/guide: {pages} pages "
                           "after padding, not a multiple of 4")
-    return rendered
+    return rendered, breaks
 
 
 def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:

@@ -248,6 +248,55 @@ def _box_bottoms(box: object) -> Iterator[float]:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """Where a booklet part begins: its page, and how far down that page's text area."""
+
+    part_id: str
+    page: int  # from 1
+    depth: float  # 0 at the top of the text area, 1 at its foot
+
+
+def part_openings(rendered: Rendered) -> list[Opening]:
+    """Where each part (a `section.part`) begins in the laid-out booklet."""
+    found: dict[str, Opening] = {}
+    for number, page in enumerate(rendered.pages.pages, start=1):
+        box = page._page_box
+        top = box.margin_top
+        area = page.height - box.margin_top - box.margin_bottom
+        for part_id, header in _part_headers(box, ""):
+            # the part's header, not its section: the section's top margin may be left
+            # alone at the foot of the page before
+            depth = (header.position_y + header.margin_top - top) / area
+            found.setdefault(part_id, Opening(part_id, number, round(max(depth, 0.0), 3)))
+    return list(found.values())
+
+
+def page_fills(rendered: Rendered) -> list[float]:
+    """How much of each page's text area its text and images span, top to bottom (0 to 1);
+    running heads and folios, in the margins, are left out."""
+    fills = []
+    for page in rendered.pages.pages:
+        box = page._page_box
+        top, bottom = box.margin_top, page.height - box.margin_bottom
+        spans = [(y, y + height) for _what, (_x, y, _w, height) in _printed(box)
+                 if y >= top - 1 and y + height <= bottom + 1]
+        filled = max(end for _y, end in spans) - min(y for y, _end in spans) if spans else 0
+        fills.append(round(filled / (bottom - top), 3))
+    return fills
+
+
+def _part_headers(box: object, part_id: str) -> Iterator[tuple[str, object]]:
+    for child in getattr(box, "children", []) or []:
+        element = getattr(child, "element", None)
+        classes = (element.get("class") or "").split() if element is not None else []
+        if "part-header" in classes:
+            yield part_id, child
+        else:
+            inner = element.get("id") or "" if "part" in classes else part_id
+            yield from _part_headers(child, inner)
+
+
+@dataclass(frozen=True)
 class Field:
     """A poster field, as the template marks it: `data-field` and, in a list, `data-index`."""
 

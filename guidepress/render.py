@@ -358,11 +358,21 @@ def qr_code(target: str, for_print: bool, colour: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+@dataclass(frozen=True)
+class BookletBreaks:
+    """The layout choices the kit makes for a booklet, and the screen edition repeats:
+    deliberate note pages, and the parts that start a new page."""
+
+    notes_pages: int = 0
+    new_page_parts: frozenset[str] = frozenset()
+
+
 def render_booklet(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
-                   profile: Profile, *, notes_pages: int = 0) -> Document:
-    """Render the A5 booklet of one guide, with `notes_pages` deliberate note pages."""
+                   profile: Profile, breaks: BookletBreaks = BookletBreaks()) -> Document:
+    """Render the A5 booklet of one guide, with the kit's page breaks."""
     html = render_template(
-        env, "booklet.html.j2", brand, guide=guide, labels=guide.labels, notes_pages=notes_pages,
+        env, "booklet.html.j2", brand, guide=guide, labels=guide.labels,
+        notes_pages=breaks.notes_pages, new_page_parts=breaks.new_page_parts,
         profile=profile, icon=pictograms(brand, profile),
         brand_css=brand_stylesheet(brand, profile))
     return Document(f"guide-{profile.name}.pdf", html, "booklet")

@@ -3,7 +3,8 @@
 Runs on validated models and returns new models: plain text fields get their
 non-breaking spaces and typographic punctuation; rich text fields become safe HTML
 (`Markup`) rendered by markdown-it-py with raw HTML disabled. URLs, e-mail addresses
-and phone numbers inside text are left exactly as written.
+and phone numbers inside text keep their characters; a phone number's spaces become
+non-breaking, so that it never breaks across two lines.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class Typesetter:
         rules = _french if self.lang == "fr" else _english
         result = []
         for index, part in enumerate(_PROTECTED.split(value)):
-            if index % 2:
-                result.append(part)
+            if index % 2:  # an address or a phone number (the only ones with spaces)
+                result.append(part.replace(" ", NBSP))
                 continue
             # The punctuation rules look one letter back: let them see the end of an address
             # (never a digit, so that a phone number is not glued to the next word).

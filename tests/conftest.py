@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from guidepress import kit
 from guidepress.problems import InputErrors
@@ -19,6 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")
 EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
             ("gh-port-lumiere", "en")]
+
+
+def poster_count(guide: str) -> int:
+    """How many posters a demo guide has, read from its French content, so that the tests'
+    file counts follow the content rather than repeat it."""
+    path = ROOT / "content" / guide / "fr" / "posters.yaml"
+    return len(yaml.safe_load(path.read_text(encoding="utf-8"))["posters"])
+
+
+# The posters of each demo guide: reseaux-sociaux (8) and photos-videos (2)
+POSTERS = {guide: poster_count(guide) for guide in ("reseaux-sociaux", "photos-videos")}
 # The day every test build pretends to run on: statistic ages never depend on the real date.
 TODAY = datetime.date(2026, 11, 29)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import TODAY
+from conftest import POSTERS, TODAY
 from guidepress import cli, kit, render
 
 
@@ -36,7 +36,9 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
     output = scratch_project / "output"
     outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output,
                         today=TODAY, guides=["reseaux-sociaux"])
-    assert outcome.problems == [] and outcome.built == outcome.targets == 9
+    # the booklet, the web page and the posters
+    assert outcome.problems == []
+    assert outcome.built == outcome.targets == 2 + POSTERS["reseaux-sociaux"]
     folder = output / "chu-exemple/reseaux-sociaux/fr"
     assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[2].guide.posters)
     cover = PdfReader(folder / "guide-screen.pdf").pages[0].extract_text()
@@ -82,7 +84,8 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     outputs = sorted(p.relative_to(built / brand).as_posix()
                      for p in (built / brand).glob("*/*/*.pdf")
                      if not p.name.endswith(("-screen.pdf", "office.pdf")))
-    assert len(outputs) == 2 * (8 + 3)  # both guides, both languages
+    # both guides, both languages: the print booklet and every poster
+    assert len(outputs) == 2 * sum(1 + count for count in POSTERS.values())
     flat = re.sub(r"\s", "", text)  # long names wrap in the proof's columns
     for name in outputs:
         assert name in flat

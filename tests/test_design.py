@@ -8,10 +8,10 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-from guidepress import icons, kit, pdf, render
+from guidepress import icons, kit, pdf, render, typography
 from guidepress.problems import InputErrors
-from tests.conftest import BRANDS, ROOT
-from tests.pdfs import MM, chars, page_texts
+from conftest import BRANDS, ROOT
+from pdfs import MM, chars, page_texts
 
 POSTERS = "content/reseaux-sociaux/fr/posters.yaml"
 MYTHS = "content/reseaux-sociaux/fr/sections/06-vrai-faux.yaml"
@@ -25,7 +25,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def problems(project: Path) -> list[str]:
     with pytest.raises(InputErrors) as caught:
-        kit.prepare(kit.Project(project), ["default"], ["fr"])
+        kit.prepare(kit.Project(project), ["default"], ["fr"], guides=["reseaux-sociaux"])
     return [str(error) for error in caught.value.errors]
 
 
@@ -63,7 +63,7 @@ def test_pictograms_come_from_the_npm_package_with_its_licence() -> None:
 
 def test_pictograms_are_drawn_in_brand_colours_and_in_cmyk_for_print(project) -> None:
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
-    _env, _fetcher, printing, screen = kit._tools(project, edition)
+    _env, _fetcher, printing, screen = kit.tools(project, edition)
     brand = edition.brand
     on_screen = str(render.pictograms(brand, screen)("lock", "accent"))
     assert f'stroke="{brand.colours.accent}"' in on_screen and "currentColor" not in on_screen
@@ -102,7 +102,7 @@ def laid_out_posters(project) -> dict[str, pdf.Rendered]:
     found = {}
     for brand, lang in (("default", "fr"), ("gh-port-lumiere", "en")):
         (edition,) = kit.prepare(project, [brand], [lang], guides=["reseaux-sociaux"])
-        env, fetcher, printing, _screen = kit._tools(project, edition)
+        env, fetcher, printing, _screen = kit.tools(project, edition)
         for index, poster in enumerate(edition.guide.posters):
             found[f"{brand}/{lang}/{poster.id}"] = kit._poster(
                 env, edition.guide, edition.brand, poster, index, printing, fetcher, ROOT)
@@ -224,7 +224,7 @@ def test_logo_contains_name_hides_the_repeated_name(scratch_project: Path) -> No
          'logo_contains_name: true\nlogo_size: "large"\ncolours:')
     project = kit.Project(scratch_project)
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
-    env, _fetcher, printing, screen = kit._tools(project, edition)
+    env, _fetcher, printing, screen = kit.tools(project, edition)
     guide, brand = edition.guide, edition.brand
     for html in (render.render_booklet(env, guide, brand, printing).html,
                  render.render_poster(env, guide, brand, guide.posters[0], screen).html):
@@ -248,6 +248,19 @@ def test_no_line_ends_on_a_separator_and_phones_never_break(built: Path, brand: 
             for phone in phones:
                 assert flat.count(phone) == sum(line.count(phone) for line in lines), \
                     (path.name, number, phone)
+
+
+@pytest.mark.parametrize("lang, raw", [
+    ("fr", "Appelez le 01 99 00 12 34 ou le +33 1 99 00 12 00 : on répond."),
+    ("en", "Call 01 99 00 12 34 or +33 1 99 00 12 00: we answer."),
+])
+def test_phone_numbers_in_running_text_get_no_break_spaces(lang: str, raw: str) -> None:
+    """Before, a phone number inside a paragraph kept plain spaces and could be split
+    across two lines ("01 99" / "00 12 34")."""
+    text = typography.Typesetter(lang, typography.NBSP).text(raw)
+    nb = typography.NBSP
+    assert f"01{nb}99{nb}00{nb}12{nb}34" in text and f"+33{nb}1{nb}99{nb}00{nb}12{nb}00" in text
+    assert text.startswith(raw.split(" ")[0] + " ")  # the words around keep breakable spaces
 
 
 # --- 4. booklet flow -----------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import BRANDS, ROOT, TODAY
+from conftest import BRANDS, POSTERS, ROOT, TODAY
 from guidepress import cli, kit, library, models, render, scaffold, validate
 from guidepress.problems import InputErrors, RenderError
 from pdfs import page_texts
@@ -264,10 +264,11 @@ def test_the_library_page_lists_every_output_with_its_thumbnail(built: Path,
     thumbnails = re.findall(r'<img class="library-thumbnail" src="data:image/png;base64,', html)
     booklets_and_posters = {entry["target"] for entry in files.values()
                             if not entry["target"].endswith("web page")}
-    assert len(thumbnails) == len(booklets_and_posters) == 2 * (8 + 3)
+    booklets_and_posters_per_language = sum(1 + count for count in POSTERS.values())
+    assert len(thumbnails) == len(booklets_and_posters) == 2 * booklets_and_posters_per_language
     assert not re.search(r"""\bsrc=["'](?!data:)""", html)
     assert "<script" not in html and "<link" not in html
-    assert html.count("en CMJN, avec fonds perdus") == 2 * (1 + 7) + 2 * (1 + 2)
+    assert html.count("en CMJN, avec fonds perdus") == 2 * booklets_and_posters_per_language
     assert html.count("Pour l’imprimante du bureau") == 4
     assert re.search(r"\d+\u00a0ko · 4 page\(s\)", html)  # the leaflet's size and pages
     assert "Les réseaux sociaux à l’hôpital" in html and "Photos, videos and posts" in html

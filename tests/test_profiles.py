@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, ROOT
+from conftest import BRANDS, POSTERS, ROOT
 from guidepress import kit, post, validate
 from pdfs import A3, A4, A5, MM
 
@@ -20,7 +20,8 @@ PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
 
 def all_pdfs(built: Path) -> list[Path]:
     paths = sorted(built.glob("*/*/*/*.pdf"))
-    assert len(paths) == 2 * 2 * (17 + 7)  # two brands, two guides, two languages
+    # two brands, two guides, two languages: three booklet PDFs and two per poster
+    assert len(paths) == 2 * 2 * sum(3 + 2 * count for count in POSTERS.values())
     return paths
 
 

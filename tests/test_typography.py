@@ -23,7 +23,8 @@ EN = Typesetter("en", NBSP)
     ("35 % des 6 mois", f"35{NBSP}% des 6{NBSP}mois"),
     ("1 000 abonnés", f"1{NBSP}000{NBSP}abonnés"),
     ("l'hôpital...", "l’hôpital…"),
-    ("Appelez le 05 56 79 56 79 à 14:30", "Appelez le 05 56 79 56 79 à 14:30"),
+    ("Appelez le 05 56 79 56 79 à 14:30",  # a phone number never breaks inside
+     f"Appelez le 05{NBSP}56{NBSP}79{NBSP}56{NBSP}79 à 14:30"),
     ("Voir https://a.fr/x?y=1 ou moi@ch.fr !", f"Voir https://a.fr/x?y=1 ou moi@ch.fr{NBSP}!"),
 ])
 def test_french_rules(raw: str, expected: str) -> None:
