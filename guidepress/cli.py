@@ -1,16 +1,17 @@
 """Command line: parse arguments, run the build, print what happened. Exit codes:
-0 everything built, 1 a document could not be produced, 2 bad input or usage, 130
-interrupted (Ctrl-C). A brand that fails publishes nothing."""
+0 everything built, 1 a document could not be produced (with compare: a page changed),
+2 bad input or usage, 130 interrupted (Ctrl-C). A brand that fails publishes nothing."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from guidepress import kit, progress, scaffold, validate, workers
+from guidepress import compare, kit, progress, scaffold, validate, workers
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
@@ -21,11 +22,14 @@ def parser() -> argparse.ArgumentParser:
     """Describe the command line."""
     p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
     p.add_argument("command", nargs="?",
-                   choices=("build", "check", "new-brand", "new-guide", "watch", "worker"),
+                   choices=("build", "check", "new-brand", "new-guide", "watch", "worker",
+                            "compare", "accept"),
                    default="build", help="build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
                    "new-guide SLUG starts a guide; watch rebuilds on every change and serves "
-                   "a preview page; worker takes jobs from --queue")
+                   "a preview page; worker takes jobs from --queue; compare shows the pages "
+                   "of output/ that differ from the accepted set (accepted/), side by side in "
+                   "compare/; accept makes the current outputs the accepted set")
     p.add_argument("--port", type=int, default=8000, help="with watch: the preview's port")
     p.add_argument("slug", nargs="?",
                    help="with new-brand or new-guide: the new brand's or guide's folder name")
@@ -99,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "worker":
         return _worker(args)
+    if args.command in ("compare", "accept"):
+        return _compare(project, (args.output or project.root / "output").resolve(),
+                        accept=args.command == "accept")
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
     try:
@@ -129,6 +136,34 @@ def main(argv: list[str] | None = None) -> int:
     for problem in outcome.problems:
         print(f"FAILED {problem}", file=sys.stderr)
     return outcome.exit_code
+
+
+def _compare(project: kit.Project, output: Path, accept: bool) -> int:
+    """Compare the outputs with the accepted set (exit 1 if a page changed), or accept them."""
+    accepted, sheets = project.root / "accepted", project.root / "compare"
+    if not any(compare.outputs(output)):
+        print(f"there are no PDFs in {output}: build first", file=sys.stderr)
+        return 2
+    if accept:
+        count = compare.accept(output, accepted)
+        print(f"accepted {count} page(s) of {output} as the reference, in {accepted}")
+        return 0
+    if not accepted.is_dir():
+        print(f"there is no accepted set yet ({accepted}): look at the outputs, then run "
+              "build.py accept", file=sys.stderr)
+        return 2
+    changes = compare.compare(output, accepted)
+    shutil.rmtree(sheets, ignore_errors=True)
+    for change in changes:
+        what = ("new page" if change.before is None else "page gone" if change.after is None
+                else f"{change.share:.1%} of the pixels differ")
+        sheet = sheets / f"{change.name[:-4]}-page-{change.page:02d}.png"
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        compare.side_by_side(change).save(sheet)
+        print(f"changed: {change.name} page {change.page} ({what}): {sheet}")
+    print(f"{len(changes)} page(s) changed since the accepted set"
+          + ("; if they are right, run build.py accept" if changes else ""))
+    return 1 if changes else 0
 
 
 def _runner(args: argparse.Namespace) -> kit.Runner | None:

@@ -336,8 +336,9 @@ def _proof_sheet(project: Project, brand: publish.BrandBuild, folder: Path,
     edition = brand.editions[0]
     kit_tools = tools(project, edition, with_guide=False)
     entries = json.loads((folder / manifest.MANIFEST).read_bytes())["files"]
+    previous = folder.parent / edition.brand.slug  # the folder the new one replaces
     return {"proof.pdf": proof.make_proof(kit_tools, edition, folder, wheres, brand.report,
-                                          project.root),
+                                          project.root, previous),
             library.INDEX: library.index_page(kit_tools[0], edition, folder, entries)}
 
 

@@ -29,6 +29,7 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 .]{3,20}$"
 FONT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9 -]{0,63}$"
 FONT_PACKAGE_PATTERN = r"^fontpkg_[a-z0-9_]+$"
 CONDITION_PATTERN = r"^[A-Za-z0-9 ._()-]{1,40}$"
+FONT_FEATURE_PATTERN = r"^[a-z0-9]{4}$"
 PATTERN_HINTS = {
     SLUG_PATTERN: 'use lowercase letters, digits and dashes, like "secret-medical"',
     NUMBER_PATTERN: 'write only the number, like "35" or "4,5" (the unit goes in `unit`)',
@@ -36,6 +37,7 @@ PATTERN_HINTS = {
     FONT_NAME_PATTERN: "a font name uses letters, digits, spaces and dashes only",
     FONT_PACKAGE_PATTERN: 'name an installed font package, like "fontpkg_atkinson_hyperlegible"',
     CONDITION_PATTERN: 'name a registered printing condition, like "FOGRA39", or "Custom"',
+    FONT_FEATURE_PATTERN: 'an OpenType feature is a four-character tag, like "ss01" or "zero"',
 }
 
 
@@ -339,6 +341,11 @@ class Labels(Model):
     notes_title: Text
     page: Text
     qr_alt: Text
+    proof_changes_title: Text
+    proof_changes_none: Text
+    proof_changes_first: Text
+    proof_before: Text
+    proof_after: Text
     skip_to_content: Text
     proof_title: Text
     proof_intro: Text
@@ -467,6 +474,9 @@ class FontFamily(Model):
     family: FontFamilyName
     package: Annotated[str, StringConstraints(pattern=FONT_PACKAGE_PATTERN)] | None = None
     files: FontFiles | None = None
+    # OpenType features to turn on, by their four-letter tags: a font whose default zero
+    # is slashed may offer a plain one as an alternate ("ss01", say), or the reverse
+    features: list[Annotated[str, StringConstraints(pattern=FONT_FEATURE_PATTERN)]] = []
 
     @model_validator(mode="after")
     def _one_origin(self) -> "FontFamily":

@@ -258,6 +258,12 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
     properties["--gp-logo-root"] = f"{math.sqrt(ratio):.4f}"
     properties["--gp-heading-font"] = f'"{heading.family}"'
     rules.append(":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")
+    # The OpenType features the brand turns on (a plain-zero alternate, say), inherited by
+    # all text; a font without one of them ignores it
+    features = dict.fromkeys(tag for face in brand.fonts.families for tag in face.features)
+    if features:
+        rules.append("html { font-feature-settings: "
+                     + ", ".join(f'"{tag}" 1' for tag in features) + "; }")
     return Markup("\n".join(rules))  # built from validated values only
 
 

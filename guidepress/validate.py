@@ -138,6 +138,7 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
                                    context={"brand_dir": folder}) if source else None)
     if brand_file is not None:
         _check_characters(source, brand_file.fonts, errors)
+        _check_features(source, brand_file.fonts, errors)
         known = list_guides(project)
         for guide in brand_file.guides or {}:
             if guide not in known:
@@ -421,6 +422,33 @@ def font_characters(path: Path) -> frozenset[int]:
 def _font_characters(data: bytes) -> frozenset[int]:
     with TTFont(io.BytesIO(data), lazy=True) as font:
         return frozenset(font.getBestCmap())
+
+
+def font_features(path: Path) -> frozenset[str]:
+    """The OpenType feature tags (GSUB and GPOS) a font file offers."""
+    return _font_features(path.read_bytes())
+
+
+@lru_cache(maxsize=8)  # keyed by the font's bytes, like _font_characters
+def _font_features(data: bytes) -> frozenset[str]:
+    with TTFont(io.BytesIO(data), lazy=True) as font:
+        return frozenset(record.FeatureTag for table in ("GSUB", "GPOS") if table in font
+                         and font[table].table.FeatureList
+                         for record in font[table].table.FeatureList.FeatureRecord)
+
+
+def _check_features(source: SourceFile, fonts: models.Fonts, errors: list[InputError]) -> None:
+    """Name every OpenType feature a brand turns on that its font does not have."""
+    for role in ("body", "heading"):
+        face = getattr(fonts, role)
+        offered = font_features(face.files.regular) if face and face.features else frozenset()
+        for index, tag in enumerate(face.features if face else []):
+            if tag not in offered:
+                listed = ", ".join(sorted(offered)) or "none"
+                errors.append(source.error(
+                    ("fonts", role, "features", index),
+                    f'the font "{face.family}" has no OpenType feature "{tag}" '
+                    f"(it has: {listed}); remove it, or choose a font that has it"))
 
 
 def _check_characters(source: SourceFile, fonts: models.Fonts, errors: list[InputError]) -> None:

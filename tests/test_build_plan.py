@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,9 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     output = scratch_project / "output"
     first = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY,
                       guides=["reseaux-sociaux"])
+    first_proof = PdfReader(output / "gh-port-lumiere/proof.pdf")
+    assert "Première fabrication : il n’y a pas de version précédente à comparer." in " ".join(
+        " ".join(page.extract_text().split()) for page in first_proof.pages)
     # the booklet, the web page and the posters
     assert first.built == first.targets == 2 + POSTERS["reseaux-sociaux"]
     posters = scratch_project / "content/reseaux-sociaux/fr/posters.yaml"
@@ -74,6 +78,14 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     assert (second.built, second.skipped) == (1, first.targets - 1)
     assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf",
                                                "proof.pdf", "index.html"]
+    # the proof shows what changed since the last build: that poster, before and now
+    proof = PdfReader(output / "gh-port-lumiere/proof.pdf")
+    last = " ".join(proof.pages[-1].extract_text().split())
+    assert "Ce qui a changé depuis la dernière fabrication" in last
+    assert re.search(r"reseaux-sociaux/fr/poster-stade\.pdf, page 1 \(\d+,\d %\) avant "
+                     r"maintenant", last), last
+    assert len([x for x in proof.pages[-1]["/Resources"]["/XObject"].values()
+                if x.get_object()["/Subtype"] == "/Image"]) == 2  # side by side
     forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True,
                        today=TODAY, guides=["reseaux-sociaux"])
     assert forced.built == first.targets

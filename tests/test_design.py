@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pdfplumber
+import pypdfium2 as pdfium
 import pytest
+import weasyprint
+from PIL import Image
 
-from guidepress import icons, kit, pdf, render, typography
+from guidepress import cli, compare, icons, kit, models, pdf, render, typography, validate
 from guidepress.problems import InputErrors
 from conftest import BRANDS, ROOT
 from pdfs import MM, chars, page_texts
@@ -263,6 +267,47 @@ def test_phone_numbers_in_running_text_get_no_break_spaces(lang: str, raw: str) 
     assert text.startswith(raw.split(" ")[0] + " ")  # the words around keep breakable spaces
 
 
+def _drawn_zero(brand: models.Brand) -> bytes:
+    """The pixels of a large "0" set in the brand's body font with its stylesheet."""
+    css = render.brand_stylesheet(brand, render.Profile("screen"))
+    html = f"<style>{css} @page {{ size: 30mm; margin: 0 }}</style><p style='font: 60pt " \
+        f"var(--gp-body-font); margin: 0'>0</p>"
+    document = pdfium.PdfDocument(weasyprint.HTML(string=html).write_pdf())
+    return document[0].render(scale=0.5).to_pil().convert("L").tobytes()
+
+
+def test_a_brand_turns_on_a_font_feature_and_an_unknown_one_is_named(scratch_project: Path
+                                                                     ) -> None:
+    """Fira Sans draws a plain zero and offers the slashed one as "zero"; a brand whose font
+    slashes its zero by default turns on the font's plain-zero alternate the same way."""
+    path = scratch_project / "brands/gh-port-lumiere/brand.yaml"
+    files = '      bold_italic: "fonts/FiraSans-BoldItalic.ttf"\n'
+    edit(path, files, files + '    features: ["ss09", "zero"]\n')
+    with pytest.raises(InputErrors) as caught:
+        validate.load_brand(scratch_project, "gh-port-lumiere")
+    line = line_of(path, '    features: ["ss09", "zero"]')
+    (message,) = [str(error) for error in caught.value.errors]
+    assert message.startswith(f"brands/gh-port-lumiere/brand.yaml:{line}: "
+                              'fonts.body.features[0]: the font "Fira Sans" has no OpenType '
+                              'feature "ss09" (it has: ')
+    assert "ss01, ss02, ss03, ss04" in message and message.endswith(
+        "; remove it, or choose a font that has it")
+    edit(path, '["ss09", "zero"]', """['"x" 1; } body { display: none']""")
+    with pytest.raises(InputErrors) as caught:
+        validate.load_brand(scratch_project, "gh-port-lumiere")
+    assert [str(error) for error in caught.value.errors] == [
+        f'brands/gh-port-lumiere/brand.yaml:{line}: fonts.body.features[0]: ""x" 1; }} body '
+        '{ display: none" is not valid: an OpenType feature is a four-character tag, like '
+        '"ss01" or "zero"']  # never written into the stylesheet
+    edit(path, """['"x" 1; } body { display: none']""", '["zero"]')
+    slashed = validate.load_brand(scratch_project, "gh-port-lumiere")
+    assert 'html { font-feature-settings: "zero" 1; }' in render.brand_stylesheet(
+        slashed, render.Profile("screen"))
+    plain = validate.load_brand(ROOT, "gh-port-lumiere")
+    assert "font-feature-settings" not in render.brand_stylesheet(plain, render.Profile("screen"))
+    assert _drawn_zero(slashed) != _drawn_zero(plain)  # the alternate glyph is what is drawn
+
+
 # --- 4. booklet flow -----------------------------------------------------------------
 
 PAGE_TOP_MM, PAGE_BOTTOM_MM = 15, 210 - 17  # the booklet's page area (booklet.css @page)
@@ -315,3 +360,69 @@ def test_network_map_labels_are_large_unhyphenated_and_columns_not_empty(built: 
                   "l’établissement", "Compte de l’établissement"):
         assert label in flat  # whole: never hyphenated across two lines
     assert "Mixte" not in texts[index]  # no network is "mixed": that column is dropped
+
+
+# --- 7. visual regression ------------------------------------------------------------
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"  # accepted pages, small, kept in the repository
+
+
+@pytest.mark.parametrize("snapshot, output", [
+    ("default-fr-guide-print-page-01.png", "default/reseaux-sociaux/fr/guide-print.pdf"),
+    ("default-fr-poster-qui-prevenir-page-01.png",
+     "default/reseaux-sociaux/fr/poster-qui-prevenir.pdf"),
+    ("gh-port-lumiere-en-poster-tous-en-ligne-page-01.png",
+     "gh-port-lumiere/reseaux-sociaux/en/poster-tous-en-ligne.pdf"),
+])
+def test_cover_and_posters_match_their_accepted_snapshots(built: Path, snapshot: str,
+                                                          output: str) -> None:
+    """If a change to the templates moves these pages on purpose, look at them, then copy
+    the new pages here (`build.py accept`, then from accepted/)."""
+    accepted = Image.open(SNAPSHOTS / snapshot).convert("RGB")
+    (page,) = compare.page_images((built / output).read_bytes())[:1]
+    assert page.size == accepted.size and (SNAPSHOTS / snapshot).stat().st_size < 40_000
+    assert compare.changed_pages(output, [accepted], [page]) == []
+
+
+def test_a_moved_block_or_a_changed_colour_is_a_change_and_noise_is_not() -> None:
+    page = Image.open(SNAPSHOTS / "default-fr-poster-qui-prevenir-page-01.png").convert("RGB")
+    noisy = page.point(lambda value: min(255, value + 20))  # every pixel a little lighter
+    assert compare.difference(page, noisy) == 0.0
+    recoloured = page.copy()
+    recoloured.paste((178, 58, 11), (20, 120, 200, 150))  # a band in the accent colour
+    assert compare.difference(page, recoloured) > 0.05
+    moved = page.transform(page.size, Image.Transform.AFFINE, (1, 0, 0, 0, 1, -6),
+                           fillcolor=(31, 78, 121))  # everything 6 pixels lower
+    (change,) = compare.changed_pages("poster.pdf", [page], [moved])
+    assert (change.page, change.before, change.after) == (1, page, moved)
+    assert compare.changed_pages("poster.pdf", [page], [page, page])[0].before is None
+
+
+def test_compare_and_accept_commands(built: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "output" / "default"
+    output.mkdir(parents=True)
+    for name in ("poster-secret.pdf", "poster-stade.pdf"):
+        shutil.copy(built / "default/reseaux-sociaux/fr" / name, output / name)
+    args = ["--project", str(tmp_path), "--output", str(tmp_path / "output")]
+    assert cli.main(["compare", *args]) == 2
+    assert "there is no accepted set yet" in capsys.readouterr().err
+    assert cli.main(["accept", *args]) == 0
+    assert "accepted 2 page(s)" in capsys.readouterr().out
+    assert sorted(p.relative_to(tmp_path / "accepted").as_posix()
+                  for p in (tmp_path / "accepted").rglob("*.png")) == [
+        "default/poster-secret.pdf/page-01.png", "default/poster-stade.pdf/page-01.png"]
+    assert cli.main(["compare", *args]) == 0
+    assert "0 page(s) changed since the accepted set" in capsys.readouterr().out
+    shutil.copy(output / "poster-stade.pdf", output / "poster-secret.pdf")  # another poster
+    (output / "poster-stade.pdf").unlink()
+    assert cli.main(["compare", *args]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    sheet = tmp_path / "compare/default/poster-secret-page-01.png"
+    assert re.fullmatch(r"changed: default/poster-secret\.pdf page 1 \(\d+\.\d% of the pixels "
+                        rf"differ\): {re.escape(str(sheet))}", printed[0]), printed
+    assert printed[1].startswith("changed: default/poster-stade.pdf page 1 (page gone)")
+    assert printed[2] == "2 page(s) changed since the accepted set; if they are right, run " \
+        "build.py accept"
+    before_and_after = Image.open(sheet)
+    assert before_and_after.width > 1.3 * before_and_after.height  # two pages side by side
