@@ -5,44 +5,52 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import sys
 from pathlib import Path
 
-from guidepress import kit, progress, scaffold, validate, workers
+from guidepress import i18n, kit, progress, scaffold, validate, workers
+from guidepress.i18n import _
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
 
 
 def parser() -> argparse.ArgumentParser:
-    """Describe the command line."""
-    p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
+    """Describe the command line, in the interface language (set before this is called)."""
+    p = argparse.ArgumentParser(prog="build.py", description=_("Build branded print kits."))
     p.add_argument("command", nargs="?", choices=("build", "check", "new-brand", "watch"),
-                   default="build", help="build (default) renders the kits; check validates "
+                   default="build", help=_("build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
-                   "watch rebuilds on every change and serves a preview page")
-    p.add_argument("--port", type=int, default=8000, help="with watch: the preview's port")
-    p.add_argument("slug", nargs="?", help="with new-brand: the new brand's folder name")
-    p.add_argument("--name", help="with new-brand: the establishment's full name")
+                   "watch rebuilds on every change and serves a preview page"))
+    p.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None,
+                   help=_("language of the messages (default: GUIDEPRESS_LANG, then the "
+                          "system's locale, then French)"))
+    p.add_argument("--port", type=int, default=8000, help=_("with watch: the preview's port"))
+    p.add_argument("slug", nargs="?", help=_("with new-brand: the new brand's folder name"))
+    p.add_argument("--name", help=_("with new-brand: the establishment's full name"))
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--brand", default=DEFAULT_BRAND, help="brand folder name under brands/")
-    which.add_argument("--all-brands", action="store_true", help="every folder under brands/")
+    which.add_argument("--brand", default=DEFAULT_BRAND,
+                       help=_("brand folder name under brands/"))
+    which.add_argument("--all-brands", action="store_true",
+                       help=_("every folder under brands/"))
     p.add_argument("--lang", action="append", choices=("fr", "en"),
-                   help="language to build (repeatable); default: the brand's languages")
-    p.add_argument("--printer", help="printer ticket under printers/ (default: the brand's)")
-    p.add_argument("--max-statistic-age", type=int, default=5, metavar="YEARS",
-                   help="warn about statistics older than this (default: 5 years)")
+                   help=_("language to build (repeatable); default: the brand's languages"))
+    p.add_argument("--printer", help=_("printer ticket under printers/ (default: the brand's)"))
+    p.add_argument("--max-statistic-age", type=int, default=5, metavar=_("YEARS"),
+                   help=_("warn about statistics older than this (default: 5 years)"))
     p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
-                   help="date the age of statistics is counted to (default: today's date)")
+                   help=_("date the age of statistics is counted to (default: today's date)"))
     p.add_argument("--jobs", type=int, default=None,
-                   help="documents rendered at once (default: all cores)")
-    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
-                   help="time limit of one document (default: 300)")
+                   help=_("documents rendered at once (default: all cores)"))
+    p.add_argument("--timeout", type=float, default=300, metavar=_("SECONDS"),
+                   help=_("time limit of one document (default: 300)"))
     p.add_argument("--memory", type=int, default=3000, metavar="MB",
-                   help="memory limit of one document's worker (default: 3000)")
+                   help=_("memory limit of one document's worker (default: 3000)"))
     p.add_argument("--force", action="store_true",
-                   help="rebuild every document, even those whose inputs did not change")
-    p.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
+                   help=_("rebuild every document, even those whose inputs did not change"))
+    p.add_argument("--output", type=Path, default=None,
+                   help=_("output folder (default: output/)"))
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                    help=argparse.SUPPRESS)
     return p
@@ -52,12 +60,46 @@ def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a date like 2026-11-29') from None
+        raise argparse.ArgumentTypeError(
+            _('"{value}" is not a date like 2026-11-29').format(value=value)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return its exit code."""
+    """Run the command line and return its exit code; a user never sees a traceback."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None)
+    known, _rest = early.parse_known_args(argv)
+    # Once per run: every message from here on, in workers too, speaks this language.
+    i18n.set_language(i18n.choose(known.ui_lang))
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(_("stopped (Ctrl-C); files already finished are kept, nothing half-written "
+                "was left in the output folder"), file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(_os_message(exc, args), file=sys.stderr)
+        return 1
+
+
+def _os_message(exc: OSError, args: argparse.Namespace) -> str:
+    """Say in words what the system refused: a full disk, a folder without permission..."""
+    where = exc.filename or (args.output or _("the output folder"))
+    if exc.errno == errno.ENOSPC:
+        return _("the disk is full while writing {path}; free some space and run the same "
+                 "command again").format(path=where)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return _("cannot write to {path}: permission denied; choose another folder with "
+                 "--output or change its permissions").format(path=where)
+    if exc.errno == errno.EADDRINUSE:
+        return _("port {port} is already used by another program; choose another one, for "
+                 "example: --port {other}").format(port=args.port, other=args.port + 1)
+    return _("the system refused an operation on {path}: {reason}").format(
+        path=where, reason=exc.strerror or exc)
+
+
+def _run(args: argparse.Namespace) -> int:
     # The only place the clock is read: everything below receives this date.
     args.today = args.today or datetime.date.today()
     project = kit.Project(args.project.resolve())
@@ -80,18 +122,20 @@ def main(argv: list[str] | None = None) -> int:
                                 workers.Limits(args.timeout, args.memory), args.force,
                                 on_progress=display.update, today=args.today)
     except InputErrors as exc:
-        count = len(exc.errors)
-        print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
-              file=sys.stderr)
+        print(i18n.ngettext("{count} problem in the input; nothing was written:",
+                            "{count} problems in the input; nothing was written:",
+                            len(exc.errors)).format(count=len(exc.errors)), file=sys.stderr)
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 2
     except RenderError as exc:
-        print(f"could not produce the documents; no PDF was written: {exc}", file=sys.stderr)
+        print(_("could not produce the documents; no PDF was written: {reason}").format(
+            reason=exc), file=sys.stderr)
         return 1
     progress.summary(outcome, output)
     for label, message in outcome.failures:
-        print(f"FAILED {label}: {message}", file=sys.stderr)
+        print(_("FAILED {label}: {reason}").format(label=label, reason=message),
+              file=sys.stderr)
     for error in outcome.rejected + outcome.input_errors:
         print(f"  {error}", file=sys.stderr)
     if outcome.input_errors:
@@ -101,12 +145,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
     if not args.slug or not args.name:
-        print('usage: build.py new-brand <slug> --name "Establishment name"', file=sys.stderr)
+        print(_('usage: .venv/bin/python build.py new-brand <slug> --name "<establishment name>"'),
+              file=sys.stderr)
         return 2
     try:
-        scaffold.new_brand(project.root, args.slug, args.name)
+        scaffold.new_brand(project.root, args.slug, args.name, i18n.language())
     except ValueError as exc:
-        print(f"cannot create the brand: {exc}", file=sys.stderr)
+        print(_("cannot create the brand: {reason}").format(reason=exc), file=sys.stderr)
         return 2
     print(scaffold.next_steps(args.slug))
     return 0

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from guidepress import kit
+from guidepress import i18n, kit
+
+# The tests written before the French interface check the English wording: they run in
+# English (subprocesses too); tests of the French messages choose French explicitly.
+os.environ["GUIDEPRESS_LANG"] = "en"
+i18n.set_language("en")
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")
