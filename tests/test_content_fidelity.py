@@ -338,7 +338,7 @@ def test_bad_review_dates_are_named_by_file_line_and_key(scratch_project: Path, 
                                                          message: str) -> None:
     edit(scratch_project / FR_03, 'reviewed: "2026-11"', f"reviewed: {value}")
     assert problems(scratch_project) == [
-        f"{FR_03}:20: blocks[0].statistics[0].source.reviewed: {message}"]
+        f"{FR_03}:20: blocks (1st).statistics (1st).source.reviewed: {message}"]
 
 
 def test_poster_statistics_are_checked_for_age(scratch_project: Path) -> None:
