@@ -118,3 +118,13 @@ def ordinal(position: int, list_key: str = "") -> str:
     if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a message for extraction where it is defined; `_` translates it where shown."""
+    return message
+
+
+def pgettext(context: str, message: str) -> str:
+    """Translate a short message whose translation depends on where it is shown."""
+    return _current().pgettext(context, message)

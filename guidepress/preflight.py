@@ -18,6 +18,8 @@ from pypdf import PdfReader
 from PIL import Image, ImageMath
 
 from guidepress import post
+from guidepress.i18n import _, ngettext
+from guidepress.load import format_key
 from guidepress.models import CONTRAST_PAIRS, Brand, Guide, PrinterTicket, Section, Statistic
 from guidepress.pdf import Placement
 from guidepress.problems import RenderError
@@ -33,7 +35,8 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.level.upper():7} {self.subject}: {self.message}"
+        level = _("ERROR") if self.level == "error" else _("WARNING")
+        return f"{level:7} {self.subject}: {self.message}"
 
 
 @dataclass
@@ -51,10 +54,14 @@ class Report:
 
     def text(self) -> str:
         """The report as written to `output/<brand>/preflight.txt`."""
-        lines = [f"Preflight of {self.brand}: {len(self.errors)} error(s), "
-                 f"{len(self.findings) - len(self.errors)} warning(s)", ""]
-        lines += [str(f) for f in self.findings] or ["No problem found."]
-        lines += ["", "Checked:"] + [f"  {c}" for c in self.checked]
+        errors, warnings = len(self.errors), len(self.findings) - len(self.errors)
+        lines = [_("Preflight of {brand}: {errors}, {warnings}").format(
+            brand=self.brand,
+            errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(
+                count=warnings)), ""]
+        lines += [str(f) for f in self.findings] or [_("No problem found.")]
+        lines += ["", _("Checked:")] + [f"  {c}" for c in self.checked]
         return "\n".join(lines) + "\n"
 
 
@@ -66,10 +73,13 @@ def check_brand(brand: Brand, report: Report) -> None:
     """
     for pair in brand.colours.low_contrast():
         report.findings.append(Finding(
-            "error", f"brands/{brand.slug}/brand.yaml colours.{pair.foreground} on "
-            f"colours.{pair.background}", f"contrast {pair.ratio:.2f}:1 is below "
-            f"{pair.needed}:1 (WCAG AA) for {pair.use}; darken one of the two colours"))
-    report.checked.append(f"contrast of {len(CONTRAST_PAIRS)} colour pairs (WCAG AA 4.5:1)")
+            "error", _("brands/{slug}/brand.yaml colours.{fg} on colours.{bg}").format(
+                slug=brand.slug, fg=pair.foreground, bg=pair.background),
+            _("contrast {ratio}:1 is below {needed}:1 (WCAG AA) for {use}; darken one of the "
+              "two colours").format(ratio=f"{pair.ratio:.2f}", needed=pair.needed,
+                                    use=_(pair.use))))
+    report.checked.append(_("contrast of {count} colour pairs (WCAG AA 4.5:1)").format(
+        count=len(CONTRAST_PAIRS)))
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,12 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
     A figure's age counts from its `reviewed:` month when an editor recorded one, otherwise
     from its year.
     """
-    found = [(f'content/{guide.lang} section "{section.id}" {where}', statistic)
+    found = [(_('content/{lang} section "{id}" {key}').format(lang=guide.lang, id=section.id,
+                                                              key=where), statistic)
              for section in guide.sections for where, statistic in _section_statistics(section)]
-    found += [(f'content/{guide.lang} poster "{poster.id}" statistic', poster.statistic)
+    found += [(_('content/{lang} poster "{id}" statistic').format(lang=guide.lang,
+                                                                  id=poster.id),
+               poster.statistic)
               for poster in guide.posters if poster.statistic is not None]
     ages = [statistic_age(statistic, guide, max_age, today, where) for where, statistic in found]
     report.statistics += ages
@@ -100,17 +113,23 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
         source = statistic.source
         if source.reviewed is not None and source.reviewed > today:
             report.findings.append(Finding(
-                "warning", where, f"{age.figure} ({age.source}, {age.dating}): the review "
-                "date is after today; check `reviewed:`"))
+                "warning", where, _("{figure} ({source}, {dating}): the review date is after "
+                                    "today; check `reviewed:`").format(
+                    figure=age.figure, source=age.source, dating=age.dating)))
         elif age.old:
-            since = "reviewed" if source.reviewed is not None else "dated"
-            report.findings.append(Finding(
-                "warning", where, f"{age.figure} ({age.source}, {age.dating}) was {since} "
-                f"{age.age} years ago (limit {max_age}); update the figure, or check it still "
-                "holds and write the month of that check in `reviewed:`"))
-    report.checked.append(f"{len(found)} statistics in {guide.lang} have a source and a year; "
-                          f"more than {max_age} years since the figure or its review is a "
-                          "warning")
+            message = (_("{figure} ({source}, {dating}) was reviewed {age} years ago (limit "
+                         "{limit}); update the figure, or check it still holds and write the "
+                         "month of that check in `reviewed:`")
+                       if source.reviewed is not None else
+                       _("{figure} ({source}, {dating}) was dated {age} years ago (limit "
+                         "{limit}); update the figure, or check it still holds and write the "
+                         "month of that check in `reviewed:`"))
+            report.findings.append(Finding("warning", where, message.format(
+                figure=age.figure, source=age.source, dating=age.dating, age=age.age,
+                limit=max_age)))
+    report.checked.append(_("{count} statistics in {lang} have a source and a year; more than "
+                            "{limit} years since the figure or its review is a warning").format(
+                                count=len(found), lang=guide.lang, limit=max_age))
     report.checked += [f"  {age.where}: {age.figure} ({age.source}, {age.dating})"
                        for age in ages]
 
@@ -119,9 +138,9 @@ def _section_statistics(section: Section) -> list[tuple[str, Statistic]]:
     found: list[tuple[str, Statistic]] = []
     for index, block in enumerate(section.blocks):
         if block.type == "statistic":
-            found.append((f"blocks[{index}]", block))
+            found.append((format_key(("blocks", index)), block))
         elif block.type == "myth":
-            found += [(f"blocks[{index}].statistics[{n}]", s)
+            found += [(format_key(("blocks", index, "statistics", n)), s)
                       for n, s in enumerate(block.statistics)]
     return found
 
@@ -281,7 +300,7 @@ def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
                   report: Report) -> None:
     for number, page in enumerate(document.pages, start=1):
         for image in page.images:
-            width_px, _ = image["srcsize"]
+            width_px, _height = image["srcsize"]
             placed_in = float(image["width"]) / 72
             if placed_in <= 0:
                 continue

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guidepress.i18n import _, ngettext
+from guidepress.i18n import _, ngettext, pgettext
 from guidepress.kit import Outcome
 from guidepress.kit import Progress as Step
 
@@ -64,8 +64,9 @@ def summary(outcome: Outcome, output: Path) -> None:
         console.print(_("up to date: {count} documents unchanged ({seconds} s)").format(
             count=outcome.skipped, seconds=f"{outcome.seconds:.2f}"))
     rows = [(_("documents in this run"), str(outcome.targets)),
-            (_("built"), str(outcome.built)), (_("up to date (not rebuilt)"), str(outcome.skipped)),
-            (_("failed"), str(failed)), (_("files written"), str(len(outcome.written))),
+            (pgettext("summary", "built"), str(outcome.built)),
+            (_("up to date (not rebuilt)"), str(outcome.skipped)),
+            (pgettext("summary", "failed"), str(failed)), (_("files written"), str(len(outcome.written))),
             (_("time"), f"{outcome.seconds:.1f} s")]
     if console.is_terminal:
         table = Table(title=_("Build summary"), show_edge=False)

@@ -11,12 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 POT = "guidepress/locale/guidepress.pot"
 
-subprocess.run([BIN / "pybabel", "extract", "-F", "babel.cfg", "-k", "_", "-k", "ngettext:1,2",
+subprocess.run([BIN / "pybabel", "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_", "-k", "ngettext:1,2", "-k", "pgettext:1c,2",
                 "--no-location", "--sort-output", "--project", "guidepress", "--omit-header",
                 "-o", POT, "."], cwd=ROOT, check=True)
 for lang in ("fr", "en"):
     po = ROOT / f"guidepress/locale/{lang}/LC_MESSAGES/guidepress.po"
     action = "update" if po.exists() else "init"
     subprocess.run([BIN / "pybabel", action, "-D", "guidepress", "-i", POT, "-d",
-                    "guidepress/locale", "-l", lang, "--no-wrap"]
+                    "guidepress/locale", "-l", lang, "--no-wrap", "--no-fuzzy-matching"]
                    + (["--omit-header"] if action == "update" else []), cwd=ROOT, check=True)

@@ -317,10 +317,10 @@ def test_unreviewed_and_future_reviews(scratch_project: Path) -> None:
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, TODAY)
     assert [str(f) for f in report.findings] == [
-        'WARNING content/fr section "idees-recues" blocks[0].statistics[0]: 48 % (TNS-Sofres, '
+        'WARNING content/fr section "idees-recues" blocks (1st).statistics (1st): 48 % (TNS-Sofres, '
         "chiffre de 2012) was dated 14 years ago (limit 5); update the figure, or check it "
         "still holds and write the month of that check in `reviewed:`",
-        'WARNING content/fr section "idees-recues" blocks[1].statistics[0]: 35 % (SocialBakers, '
+        'WARNING content/fr section "idees-recues" blocks (2nd).statistics (1st): 35 % (SocialBakers, '
         "chiffre de 2012, revu en mars 2027): the review date is after today; check "
         "`reviewed:`"]
 

@@ -74,8 +74,7 @@ PRINTER_CASES = [
      f'{PRINTER}:9: icc_profile: "/etc/passwd" must be in the printers/ folder or in '
      "/usr/share/color/icc"),
     ("max_ink_percent: 300", "max_ink_percent: 1000",
-     f'{PRINTER}:15: max_ink_percent: "1000" is out of range (input should be less than or '
-     "equal to 400)"),
+     f'{PRINTER}:15: max_ink_percent: "1000" is out of range (it should be at most 400)'),
 ]
 
 CONTENT_CASES = [

@@ -53,7 +53,7 @@ def test_every_message_is_translated_in_both_languages_with_the_same_placeholder
 def test_the_template_holds_every_message_of_the_code(tmp_path: Path) -> None:
     pot = tmp_path / "fresh.pot"
     subprocess.run([Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg",
-                    "-k", "_", "-k", "ngettext:1,2", "--no-location", "-o", pot, "."],
+                    "-k", "_", "-k", "N_", "-k", "ngettext:1,2", "-k", "pgettext:1c,2", "--no-location", "-o", pot, "."],
                    cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as fresh, (LOCALE / "guidepress.pot").open("rb") as kept:
         assert {m.id for m in read_po(fresh)} == {m.id for m in read_po(kept)}
@@ -147,6 +147,15 @@ MISTAKES = [
      'mettez toute la valeur entre guillemets droits (")\n'
      '    36 | languages: ["fr", "en"\n'
      "       |            ^"),
+    ('primary: "#1F4E79"', "primary: #1F4E79",
+     f"{BRAND}:10: colours.primary: est vide. Une couleur qui commence par # doit être entre "
+     'guillemets, comme "#1B4F8A" (sans guillemets, YAML lit # comme un commentaire)'),
+    ('phone: "01 99 00 12 00"', 'phone: "appelez-nous"',
+     f"{BRAND}:33: contacts (2e).phone: « appelez-nous » n’est pas valable : écrivez un numéro "
+     'de téléphone avec des chiffres et des espaces, comme "05 56 00 00 00"'),
+    ('file: "logo.svg"', 'file: "logo-2026.svg"',
+     f"{BRAND}:5: logo.file: le fichier « logo-2026.svg » est introuvable dans le dossier de la "
+     "marque"),
 ]
 
 
@@ -258,3 +267,30 @@ def test_watch_page_speaks_the_interface_language(tmp_path: Path) -> None:
     i18n.set_language("fr")
     page = Preview(tmp_path).page()
     assert '<html lang="fr">' in page and "<title>aperçu guidepress</title>" in page
+
+
+def test_the_readme_table_shows_each_tested_message() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for _old, _new, message in MISTAKES:
+        assert message.split("\n")[0].replace("|", "\\|") in readme
+
+
+def test_the_summary_adds_up_in_french(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """25 documents: 9 built, 0 up to date, 16 failed; a brand held back by its preflight
+    errors is named apart instead of being counted as failed documents."""
+    from guidepress import preflight, progress
+
+    i18n.set_language("fr")
+    report = preflight.Report("default", findings=[
+        preflight.Finding("error", "default/fr/guide-print.pdf", "x"),
+        preflight.Finding("warning", "default/fr/guide-print.pdf", "y"),
+        preflight.Finding("warning", "default/fr/guide-print.pdf", "z")])
+    outcome = kit.Outcome(built=9, skipped=0, targets=25, seconds=12.34,
+                          failures=[(f"doc {n}", "boom") for n in range(16)],
+                          reports={"default": report})
+    progress.summary(outcome, tmp_path)
+    assert capsys.readouterr().out.splitlines() == [
+        "bilan : documents de cette fabrication 25, fabriqués 9, à jour (non refabriqués) 0, "
+        "en échec 16, fichiers écrits 0, durée 12.3 s",
+        f"vérification default : 1 erreur, 2 avertissements ; voir {tmp_path}/default/preflight.txt",
+        "  à cause de ces erreurs, les fichiers de default n’ont pas été remplacés"]
