@@ -20,6 +20,7 @@ from guidepress import (manifest, pdf, post, preflight, proof, render, typograph
                         workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from guidepress.i18n import _, ngettext
 from guidepress.load import load_yaml
 from guidepress.models import Brand, Guide, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
@@ -108,8 +109,10 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     targets = plan(editions)
     outcome = Outcome(targets=len(targets))
     for slug, errors in rejected.items():
-        outcome.failures.append((slug, f"{len(errors)} problem(s) in the input; this brand "
-                                 "was not built"))
+        outcome.failures.append((slug, ngettext(
+            "{count} problem in the input; this brand was not built",
+            "{count} problems in the input; this brand was not built", len(errors)).format(
+                count=len(errors))))
         outcome.rejected += errors
     reports = brand_reports(editions, max_statistic_age, today)
     manifests = {slug: manifest.load(output / slug) for slug in reports}
@@ -128,7 +131,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
             to_render.append((target, inputs))
     if to_render:
         _warm_templates(project, editions)
-    calls = [functools.partial(render_target, project, target) for target, _ in to_render]
+    calls = [functools.partial(render_target, project, target) for target, _inputs in to_render]
     produced: dict[Path, dict[str, bytes]] = {}
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
@@ -420,12 +423,13 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
         source = load_yaml(base / display, display)
         if spilled.startswith("brand."):
             key: tuple[str | int, ...] = ("posters", index)
-            where = "its text leaves no room for the contact footer"
+            message = _('the poster "{id}" does not fit on one A3 page: its text leaves no '
+                        "room for the contact footer; shorten the headline or the points")
         else:
             key = ("posters", index, *_split_field(spilled))
-            where = f"`{spilled}` and what follows run onto a second page"
-        raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: {where}; shorten the headline or the points")])
+            message = _('the poster "{id}" does not fit on one A3 page: `{field}` and what '
+                        "follows run onto a second page; shorten the headline or the points")
+        raise InputErrors([source.error(key, message.format(id=poster.id, field=spilled))])
     return rendered
 
 

@@ -20,6 +20,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from guidepress.i18n import _
 from guidepress import pdfx
 from guidepress.problems import RenderError
 from guidepress.render import Document, Profile
@@ -203,12 +204,12 @@ def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, floa
         return
     if isinstance(box, boxes.TextBox) and box.text.strip():
         text = " ".join(box.text.split())
-        yield f'the text "{text[:40]}{"…" if len(text) > 40 else ""}"', \
+        yield _('the text "{text}"').format(text=text[:40] + ("…" if len(text) > 40 else "")), \
             (box.position_x, box.position_y, box.width, box.height)
     elif isinstance(box, boxes.ReplacedBox) and box.width and box.height:
         classes = (box.element.get("class") or "").split() if box.element is not None else []
-        what = ("the logo" if "logo" in classes else "the QR code" if "qr-code" in classes
-                else "an image")
+        what = (_("the logo") if "logo" in classes else _("the QR code") if "qr-code" in classes
+                else _("an image"))
         yield what, (box.content_box_x(), box.content_box_y(), box.width, box.height)
     for child in getattr(box, "children", []) or []:
         yield from _printed(child)

@@ -34,9 +34,13 @@ class Finding:
     subject: str
     message: str
 
+    @property
+    def level_text(self) -> str:
+        """ERROR or WARNING in the interface language (the report and the proof sheet)."""
+        return _("ERROR") if self.level == "error" else _("WARNING")
+
     def __str__(self) -> str:
-        level = _("ERROR") if self.level == "error" else _("WARNING")
-        return f"{level:7} {self.subject}: {self.message}"
+        return f"{self.level_text:7} {self.subject}: {self.message}"
 
 
 @dataclass
@@ -204,12 +208,14 @@ def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) ->
                 examples.append(text)
     for (size, colour), (pages, examples) in found.items():
         shown = ", ".join(f'"{e}"' for e in examples)
-        report.findings.append(Finding(
-            "warning", f"{subject} page{'s' if len(pages) > 1 else ''} "
-            f"{', '.join(map(str, pages))}",
-            f"{size:g} pt text {_inks(colour)}, e.g. {shown}; under {SMALL_TEXT_PT} pt, print "
-            "text in one ink (black) or make it larger, or the plates' shift will blur it"))
-    report.checked.append(f"{subject}: text under {SMALL_TEXT_PT} pt is in one ink")
+        where = ngettext("{subject} page {pages}", "{subject} pages {pages}", len(pages)).format(
+            subject=subject, pages=", ".join(map(str, pages)))
+        report.findings.append(Finding("warning", where, _(
+            "{size} pt text {inks}, e.g. {examples}; under {limit} pt, print text in one ink "
+            "(black) or make it larger, or the plates' shift will blur it").format(
+                size=f"{size:g}", inks=_inks(colour), examples=shown, limit=SMALL_TEXT_PT)))
+    report.checked.append(_("{subject}: text under {limit} pt is in one ink").format(
+        subject=subject, limit=SMALL_TEXT_PT))
 
 
 def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
@@ -240,13 +246,14 @@ def _single_ink(colour: tuple) -> bool:
 
 def _inks(colour: tuple) -> str:
     if len(colour) == 4 and not any(v > 0.005 for v in colour):
-        return "in white, reversed out of what lies under it"
+        return _("in white, reversed out of what lies under it")
     if len(colour) == 4:
         mix = " ".join(f"{ink} {round(v * 100)}" for ink, v in zip(_INKS, colour) if v > 0.005)
-        return f"in {sum(1 for v in colour if v > 0.005)} inks ({mix} %)"
+        return _("in {count} inks ({mix} %)").format(
+            count=sum(1 for v in colour if v > 0.005), mix=mix)
     if len(colour) == 1:
-        return "in white, reversed out of what lies under it"
-    return f"in a colour that is not CMYK ({colour})"
+        return _("in white, reversed out of what lies under it")
+    return _("in a colour that is not CMYK ({colour})").format(colour=colour)
 
 
 def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
@@ -261,17 +268,27 @@ def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
     close = sorted((p for p in placed if p.clearance_mm < limit),
                    key=lambda p: (p.clearance_mm, p.page))
     for placement in close[:5]:
+        edge = {"top": _("top"), "left": _("left"), "bottom": _("bottom"),
+                "right": _("right")}.get(placement.edge, placement.edge)
+        message = (_("{what} is {distance} mm from the {edge} edge of the trim, inside the "
+                     "{limit} mm kept clear on posters (the cut can wander); a brand font with "
+                     "larger letters, or the brand's stylesheet, pushes it there: shorten the "
+                     "text, or choose a smaller font size or a different font")
+                   if kind == "poster" else
+                   _("{what} is {distance} mm from the {edge} edge of the trim, inside the "
+                     "{limit} mm kept clear on the booklet (the cut can wander); a brand font "
+                     "with larger letters, or the brand's stylesheet, pushes it there: shorten "
+                     "the text, or choose a smaller font size or a different font"))
         report.findings.append(Finding(
-            "error", f"{name} page {placement.page}",
-            f"{placement.what} is {placement.clearance_mm:g} mm from the {placement.edge} edge "
-            f"of the trim, inside the {limit:g} mm kept clear on "
-            f"{'posters' if kind == 'poster' else 'the booklet'} (the cut can wander); "
-            "a brand font with larger letters, or the brand's stylesheet, pushes it there: "
-            "shorten the text, or choose a smaller font size or a different font"))
+            "error", _("{name} page {page}").format(name=name, page=placement.page),
+            message.format(what=placement.what, distance=f"{placement.clearance_mm:g}",
+                           edge=edge, limit=f"{limit:g}")))
     if len(close) > 5:
-        report.findings.append(Finding("error", name, f"and {len(close) - 5} more text lines "
-                                       f"or images inside the {limit:g} mm safe zone"))
-    report.checked.append(f"{name}: text and logos at least {limit:g} mm inside the trim")
+        report.findings.append(Finding("error", name, _(
+            "and {count} more text lines or images inside the {limit} mm safe zone").format(
+                count=len(close) - 5, limit=f"{limit:g}")))
+    report.checked.append(_("{name}: text and logos at least {limit} mm inside the trim")
+                          .format(name=name, limit=f"{limit:g}"))
 
 
 def _has_raster_images(reader: PdfReader) -> bool:
@@ -290,10 +307,12 @@ def _has_raster_images(reader: PdfReader) -> bool:
 
 def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:
     if name.startswith("poster-") and pages != 1:
-        report.findings.append(Finding("error", subject, f"{pages} pages; a poster has one"))
+        report.findings.append(Finding("error", subject, _("{pages} pages; a poster has one")
+                                       .format(pages=pages)))
     if name.startswith("guide-") and name != "guide-office.pdf" and pages % 4:
         report.findings.append(Finding("error", subject,
-                                       f"{pages} pages is not a multiple of 4"))
+                                       _("{pages} pages is not a multiple of 4").format(
+                                           pages=pages)))
 
 
 def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
@@ -307,9 +326,10 @@ def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
             dpi = width_px / placed_in
             if dpi < ticket.min_image_dpi:
                 report.findings.append(Finding(
-                    "error", f"{subject} page {number}",
-                    f"an image is printed at {dpi:.0f} dpi, below the {ticket.min_image_dpi} "
-                    f"dpi the printer asks for; use a larger image or an SVG"))
+                    "error", _("{name} page {page}").format(name=subject, page=number),
+                    _("an image is printed at {dpi} dpi, below the {needed} dpi the printer "
+                      "asks for; use a larger image or an SVG").format(
+                          dpi=f"{dpi:.0f}", needed=ticket.min_image_dpi)))
 
 
 REGISTRATION_PIXEL = (255, 255, 255, 255)
@@ -356,9 +376,10 @@ def _clear_marks_on_the_edge(image: Image.Image) -> None:
 
 def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:
     ink = total_ink(data)
-    report.checked.append(f"{subject}: highest total ink {ink:.0f} % "
-                          f"(limit {ticket.max_ink_percent} %)")
+    report.checked.append(_("{subject}: highest total ink {ink} % (limit {limit} %)").format(
+        subject=subject, ink=f"{ink:.0f}", limit=ticket.max_ink_percent))
     if ink > ticket.max_ink_percent + 1:  # rasterising rounds each channel
         report.findings.append(Finding(
-            "error", subject, f"total ink reaches {ink:.0f} %, above the printer's "
-            f"{ticket.max_ink_percent} %; use lighter or less saturated colours"))
+            "error", subject, _("total ink reaches {ink} %, above the printer's {limit} %; use "
+                                "lighter or less saturated colours").format(
+                                    ink=f"{ink:.0f}", limit=ticket.max_ink_percent)))

@@ -77,7 +77,7 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
                      str(scratch_project / "output"), "--jobs", "2"])
     captured = capsys.readouterr()
     assert code == 1
-    assert ("FAILED gh-port-lumiere: 1 problem(s) in the input; this brand was not built"
+    assert ("FAILED gh-port-lumiere: 1 problem in the input; this brand was not built"
             in captured.err)
     assert ('brands/gh-port-lumiere/brand.yaml:11: colours.primary: "teal" is not a colour'
             in captured.err)

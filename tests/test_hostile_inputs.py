@@ -359,7 +359,7 @@ def test_10_all_brands_in_that_language_build_the_others(small_project: Path) ->
     code, err = run_cli(small_project, "--all-brands", "--lang", "fr")
     assert "Traceback" not in err and "KeyError" not in err
     assert code != 0
-    assert "FAILED default: 1 problem(s) in the input; this brand was not built" in err
+    assert "FAILED default: 1 problem in the input; this brand was not built" in err
     assert (small_project / "output/gh-port-lumiere/fr/guide-print.pdf").exists()
 
 

@@ -294,3 +294,15 @@ def test_the_summary_adds_up_in_french(tmp_path: Path, capsys: pytest.CaptureFix
         "en échec 16, fichiers écrits 0, durée 12.3 s",
         f"vérification default : 1 erreur, 2 avertissements ; voir {tmp_path}/default/preflight.txt",
         "  à cause de ces erreurs, les fichiers de default n’ont pas été remplacés"]
+
+
+def test_preflight_report_and_proof_levels_in_french() -> None:
+    from guidepress import preflight
+
+    i18n.set_language("fr")
+    report = preflight.Report("default", findings=[preflight.Finding(
+        "error", "default/fr/poster-stade.pdf", "9 pages ; une affiche n’en a qu’une")])
+    assert report.text().splitlines()[:3] == [
+        "Vérification de default : 1 erreur, 0 avertissement", "",
+        "ERREUR  default/fr/poster-stade.pdf: 9 pages ; une affiche n’en a qu’une"]
+    assert "{{ finding.level_text }}" in (ROOT / "templates/proof.html.j2").read_text()
