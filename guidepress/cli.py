@@ -10,10 +10,23 @@ import sys
 from pathlib import Path
 
 from guidepress import i18n, kit, progress, scaffold, validate, workers
-from guidepress.i18n import _
+from guidepress.i18n import N_, _
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
+
+# argparse's own words (usage line, its error messages), so that a mistyped option is told
+# in the interface language too; marked here for extraction into the catalogue.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"),
+    N_("show this help message and exit"), N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"), N_("not allowed with argument %s"),
+    N_("the following arguments are required: %s"), N_("expected one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -71,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     known, _rest = early.parse_known_args(argv)
     # Once per run: every message from here on, in workers too, speaks this language.
     i18n.set_language(i18n.choose(known.ui_lang))
+    # argparse looks its messages up through its module's `_` and `ngettext` at call time.
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
     args = parser().parse_args(argv)
     try:
         return _run(args)

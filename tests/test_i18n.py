@@ -18,7 +18,7 @@ from guidepress import cli, i18n, kit, load, scaffold
 LOCALE = Path(i18n.__file__).parent / "locale"
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "brands/default/brand.yaml"
-PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}|%\([a-z_]+\)[rs]|%[rs]")
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +48,7 @@ def test_every_message_is_translated_in_both_languages_with_the_same_placeholder
             wanted = set(PLACEHOLDER.findall(sources[-1]))
             for text in strings:
                 assert set(PLACEHOLDER.findall(text)) == wanted, f"{lang}: {text!r}"
+                assert text.endswith("\n") == sources[-1].endswith("\n"), f"{lang}: {text!r}"
 
 
 def test_the_template_holds_every_message_of_the_code(tmp_path: Path) -> None:
@@ -306,3 +307,13 @@ def test_preflight_report_and_proof_levels_in_french() -> None:
         "Vérification de default : 1 erreur, 0 avertissement", "",
         "ERREUR  default/fr/poster-stade.pdf: 9 pages ; une affiche n’en a qu’une"]
     assert "{{ finding.level_text }}" in (ROOT / "templates/proof.html.j2").read_text()
+
+
+def test_a_mistyped_option_is_told_in_french(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--ui-lang", "fr", "--lang", "de"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("utilisation : build.py [-h]")
+    assert err.endswith("build.py : erreur : argument --lang : choix impossible : 'de' (choisissez "
+                        "parmi 'fr', 'en')\n")
