@@ -33,13 +33,10 @@ def choose(flag: str | None, environ: dict[str, str] | None = None) -> str:
     candidates = [flag, env.get("GUIDEPRESS_LANG"),
                   env.get("LC_ALL"), env.get("LC_MESSAGES"), env.get("LANG")]
     for value in candidates:
-        if not value:
-            continue
-        code = value.split(".")[0].split("_")[0].split("-")[0].lower()
+        # "fr_FR.UTF-8" -> "fr"; a language we do not speak ("de", "C") passes to the next.
+        code = (value or "").split(".")[0].split("_")[0].split("-")[0].lower()
         if code in LANGUAGES:
             return code
-        if value in (flag, env.get("GUIDEPRESS_LANG")):
-            continue  # an unknown explicit choice falls through to the next source
     return DEFAULT
 
 
