@@ -317,3 +317,35 @@ def test_a_mistyped_option_is_told_in_french(capsys: pytest.CaptureFixture[str])
     assert err.startswith("utilisation : build.py [-h]")
     assert err.endswith("build.py : erreur : argument --lang : choix impossible : 'de' (choisissez "
                         "parmi 'fr', 'en')\n")
+
+
+def test_building_a_broken_brand_in_french_and_in_english(
+        scratch_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    brand = scratch_project / BRAND
+    edit(brand, 'primary: "#1F4E79"', "primary: #1F4E79")
+    edit(brand, 'phone: "01 99 00 12 00"', 'phone: "appelez-nous"')
+    edit(brand, "  tint:", "  tinte:")
+    said = {}
+    for lang in ("fr", "en"):
+        code = cli.main(["--ui-lang", lang, "--project", str(scratch_project),
+                         "--output", str(scratch_project / "out")])
+        captured = capsys.readouterr()
+        assert (code, captured.out) == (2, "")
+        said[lang] = captured.err.splitlines()
+    assert said["fr"] == [
+        "4 problèmes dans les fichiers ; rien n’a été écrit :",
+        f"  {BRAND}:9: colours.tint: cette clé est obligatoire mais manque",
+        f"  {BRAND}:10: colours.primary: est vide. Une couleur qui commence par # doit être "
+        'entre guillemets, comme "#1B4F8A" (sans guillemets, YAML lit # comme un commentaire)',
+        f"  {BRAND}:16: colours.tinte: clé inconnue ; vouliez-vous dire « tint » ?",
+        f"  {BRAND}:33: contacts (2e).phone: « appelez-nous » n’est pas valable : écrivez un "
+        'numéro de téléphone avec des chiffres et des espaces, comme "05 56 00 00 00"']
+    assert said["en"] == [
+        "4 problems in the input; nothing was written:",
+        f"  {BRAND}:9: colours.tint: this key is required but missing",
+        f"  {BRAND}:10: colours.primary: is empty. A colour starting with # must be in quotes, "
+        'like "#1B4F8A" (without quotes YAML reads # as a comment)',
+        f'  {BRAND}:16: colours.tinte: unknown key; did you mean "tint"?',
+        f'  {BRAND}:33: contacts (2nd).phone: "appelez-nous" is not valid: write a phone number '
+        'with digits and spaces, like "05 56 00 00 00"']
+    assert not (scratch_project / "out").exists()
