@@ -8,6 +8,7 @@ import datetime
 import errno
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from guidepress import i18n, kit, progress, scaffold, validate, workers
 from guidepress.i18n import N_, _
@@ -32,10 +33,12 @@ ARGPARSE_MESSAGES = (
 def parser() -> argparse.ArgumentParser:
     """Describe the command line, in the interface language (set before this is called)."""
     p = argparse.ArgumentParser(prog="build.py", description=_("Build branded print kits."))
-    p.add_argument("command", nargs="?", choices=("build", "check", "new-brand", "watch"),
+    p.add_argument("command", nargs="?",
+                   choices=("build", "check", "new-brand", "watch", "worker"),
                    default="build", help=_("build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
-                   "watch rebuilds on every change and serves a preview page"))
+                   "watch rebuilds on every change and serves a preview page; worker takes "
+                   "jobs from --queue"))
     p.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None,
                    help=_("language of the messages (default: GUIDEPRESS_LANG, then the "
                           "system's locale, then French)"))
@@ -62,6 +65,16 @@ def parser() -> argparse.ArgumentParser:
                    help=_("memory limit of one document's worker (default: 3000)"))
     p.add_argument("--force", action="store_true",
                    help=_("rebuild every document, even those whose inputs did not change"))
+    p.add_argument("--queue", metavar="URL", help=_("render on a job queue (redis://[:password@]"
+                   "host:port/db) instead of this machine; with worker: the queue to serve"))
+    p.add_argument("--storage", type=Path, default=None, metavar="DIR",
+                   help=_("with --queue: the folder shared with the workers for inputs and "
+                          "outputs (default: ~/.cache/guidepress/storage)"))
+    p.add_argument("--heartbeat", type=float, default=10, metavar=_("SECONDS"),
+                   help=_("with worker: heartbeat period; a job whose worker misses about "
+                          "three is retried elsewhere (default: 10)"))
+    p.add_argument("--burst", action="store_true",
+                   help=_("with worker: stop once the queue is empty"))
     p.add_argument("--output", type=Path, default=None,
                    help=_("output folder (default: output/)"))
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
@@ -90,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return _run(args)
-    except KeyboardInterrupt:
-        print(_("stopped (Ctrl-C); files already finished are kept, nothing half-written "
-                "was left in the output folder"), file=sys.stderr)
+    except KeyboardInterrupt:  # outside a build (check, new-brand…): nothing was written
+        print(_("interrupted: nothing was written, output/ keeps its previous files"),
+              file=sys.stderr)
         return 130
     except OSError as exc:
         print(_os_message(exc, args), file=sys.stderr)
@@ -127,6 +140,12 @@ def _run(args: argparse.Namespace) -> int:
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
               args.port, today=args.today)
         return 0
+    if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
+        print(_("--queue: give the queue's address as redis://[:password@]host:port/db"),
+              file=sys.stderr)
+        return 2
+    if args.command == "worker":
+        return _worker(args)
     slugs = validate.list_brands(project.root) if args.all_brands else [args.brand]
     output = (args.output or project.root / "output").resolve()
     try:
@@ -136,7 +155,8 @@ def _run(args: argparse.Namespace) -> int:
             outcome = kit.build(project, slugs, args.lang, output, args.printer,
                                 args.max_statistic_age, args.jobs,
                                 workers.Limits(args.timeout, args.memory), args.force,
-                                on_progress=display.update, today=args.today)
+                                on_progress=display.update, today=args.today,
+                                runner=_runner(args))
     except InputErrors as exc:
         print(i18n.ngettext("{count} problem in the input; nothing was written:",
                             "{count} problems in the input; nothing was written:",
@@ -148,6 +168,12 @@ def _run(args: argparse.Namespace) -> int:
         print(_("could not produce the documents; no PDF was written: {reason}").format(
             reason=exc), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(_("interrupted: nothing was written, output/ keeps its previous files; the "
+                "queued jobs were cancelled") if args.queue else _(
+                    "interrupted: nothing was written, output/ keeps its previous files"),
+              file=sys.stderr)
+        return 130
     progress.summary(outcome, output)
     for label, message in outcome.failures:
         print(_("FAILED {label}: {reason}").format(label=label, reason=message),
@@ -157,6 +183,41 @@ def _run(args: argparse.Namespace) -> int:
     if outcome.input_errors:
         return 2
     return 1 if outcome.failures else 0
+
+
+def _runner(args: argparse.Namespace) -> kit.Runner | None:
+    """The queue's runner with --queue; None renders on this machine."""
+    if not args.queue:
+        return None
+    from guidepress import queue, storage  # only queue builds need Redis
+
+    return queue.Runner(args.queue, storage.FolderStorage(_storage_root(args)), args.printer,
+                        reuse=not args.force)
+
+
+def _storage_root(args: argparse.Namespace) -> Path:
+    from guidepress import storage
+
+    return (args.storage or storage.default_root()).resolve()
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Serve the queue: render its jobs, one fork each, within --timeout and --memory."""
+    from guidepress import queue, storage
+
+    if not args.queue:
+        print(_("usage: .venv/bin/python build.py worker --queue "
+                "redis://[:password@]host:port/db [--storage DIR]"), file=sys.stderr)
+        return 2
+    try:
+        return queue.run_worker(args.queue, storage.FolderStorage(_storage_root(args)),
+                                workers.Limits(args.timeout, args.memory), args.heartbeat,
+                                args.burst)
+    except queue.QueueError as exc:
+        print(_("the worker cannot start: {reason}").format(reason=exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:

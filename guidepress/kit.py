@@ -12,7 +12,7 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
           on_progress: Callable[[Progress], None] | None = None, *,
-          today: datetime.date) -> Outcome:
+          today: datetime.date, runner: Runner | None = None) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<lang>/`.
 
     `today` dates the preflight's age check of statistics; only the command line reads
@@ -101,8 +101,9 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
 
     Bad input stops everything before rendering (InputErrors). Targets whose inputs are
     unchanged since the manifest was written are skipped (unless `force`). The others
-    render each in a bounded worker; a target that fails keeps its previous files, and a
-    brand whose preflight finds an error keeps all of its previous files.
+    render each in a bounded worker (`runner`: local forked workers by default); a target
+    that fails keeps its previous files, and a brand whose preflight finds an error keeps
+    all of its previous files.
     """
     started = time.monotonic()
     editions, rejected = _prepare_each(project, slugs, langs, printer)
@@ -129,14 +130,9 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
             _notify(on_progress, target, "skipped", outcome, 0.0)
         else:
             to_render.append((target, inputs))
-    if to_render:
-        _warm_templates(project, editions)
-    calls = [functools.partial(render_target, project, target) for target, _inputs in to_render]
     produced: dict[Path, dict[str, bytes]] = {}
-    # Each worker makes its own font configuration: WeasyPrint writes @font-face files
-    # into it, and two workers sharing one inherited from here would overwrite each other.
-    for result in workers.run(calls, jobs or os.cpu_count() or 1, limits or workers.Limits(),
-                              initializer=pdf.fresh_font_configuration):
+    for result in (runner or run_locally)(project, to_render, jobs or os.cpu_count() or 1,
+                                          limits or workers.Limits()):
         target, inputs = to_render[result.index]
         slug, lang = target.edition.brand.slug, target.edition.guide.lang
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
@@ -163,6 +159,24 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     _publish(project, output, targets, produced, reports, entries, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+# What renders a build's targets, given (target, inputs hash) pairs: it yields one
+# workers.Outcome per target, whose value is the target's Produced. Local forked workers
+# by default; guidepress.queue.Runner sends them to a job queue instead.
+Runner = Callable[[Project, list[tuple[Target, str]], int, workers.Limits],
+                  Iterator[workers.Outcome]]
+
+
+def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int,
+                limits: workers.Limits) -> Iterator[workers.Outcome]:
+    """Render each target in a bounded worker forked from this process."""
+    if to_render:
+        _warm_templates(project, [target.edition for target, _inputs in to_render])
+    calls = [functools.partial(render_target, project, target) for target, _inputs in to_render]
+    # Each worker makes its own font configuration: WeasyPrint writes @font-face files
+    # into it, and two workers sharing one inherited from here would overwrite each other.
+    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,

@@ -12,6 +12,9 @@ import json
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from guidepress.plan import Target
 
@@ -52,11 +55,13 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
     edition = target.edition
     brand, guide, ticket = edition.brand, edition.guide, edition.ticket
     digest = hashlib.sha256()
-    parts = [tool_version(), epoch, brand.model_dump_json(), ticket.model_dump_json(),
+    fonts = [path for face in brand.fonts.families
+             for path in face.files.model_dump().values() if path is not None]
+    places = [brand.folder, brand.logo.file, ticket.icc_profile, *fonts]
+    parts = [tool_version(), epoch, _portable(brand, places), _portable(ticket, places),
              _tree_digest(templates), _tree_digest(brand.folder / "templates"),
              file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
-    parts += [file_digest(path) for face in brand.fonts.families
-              for path in face.files.model_dump().values() if path is not None]
+    parts += [file_digest(path) for path in fonts]
     if target.web:
         parts += ["web", guide.model_dump_json(exclude={"posters"})]
     elif target.poster_index is None:
@@ -68,6 +73,22 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _portable(model: BaseModel, paths: list[Path]) -> str:
+    """A model as JSON with its files' paths reduced to their names. Their contents are
+    hashed apart, so the same inputs hash the same wherever the project and the font
+    packages sit: a queue's storage serves checkouts on other machines too."""
+    names = {str(path): path.name for path in paths}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    return json.dumps(walk(model.model_dump(mode="json")), sort_keys=True, ensure_ascii=False)
 
 
 def load(brand_output: Path) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -163,9 +164,14 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
     return pdfx.finish(data, ticket, _identifier(rendered))
 
 
+_FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
+
+
 def _identifier(rendered: Rendered) -> bytes:
-    """A stable PDF identifier: the same inputs give the same bytes."""
-    return hashlib.sha256(rendered.document.html.encode()).hexdigest()[:32].encode()
+    """A stable PDF identifier: the same inputs give the same bytes, wherever the project
+    and the fonts sit on disk (a queue's workers unpack them into temporary folders)."""
+    html = _FILE_URL.sub(lambda url: url.group(1), rendered.document.html)
+    return hashlib.sha256(html.encode()).hexdigest()[:32].encode()
 
 
 PX_TO_MM = 25.4 / 96  # WeasyPrint lays out in CSS pixels

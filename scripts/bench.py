@@ -8,13 +8,17 @@
   command `python build.py` for comparison.
 - parallel_speedup: the N-establishment batch with --jobs 1 ÷ with --jobs 2.
 - peak_rss_mb_per_worker and pages_per_s, from the --jobs 2 batch.
+- queue_vs_local_ratio: the same batch through a Redis queue served by 2 workers (on this
+  machine, empty storage) ÷ the local pool of 2.
 The goals are printed beside the figures, not asserted: these machines are noisy.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from guidepress import kit  # noqa: E402
 
+TODAY = datetime.date.today()
 COLOURS = ["#1F4E79", "#0F5E59", "#5B2C6F", "#7B241C", "#1B4F72", "#186A3B", "#6E2C00",
            "#283747", "#4A235A", "#0E6251"]
 
@@ -49,6 +54,9 @@ def main() -> None:
               f"establishments, --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s)")
         print(f"peak_rss_mb_per_worker: {outcome.peak_rss_mb:.0f} (goal <= 300)")
         print(f"pages_per_s: {pages / two:.1f} ({pages} pages with --jobs 2)")
+        queued = queue_batch(project, work, count)
+        print(f"queue_vs_local_ratio: {queued / two:.2f} (goal <= 1.10; 2 queue workers "
+              f"{queued:.1f} s, local pool of 2 {two:.1f} s)")
 
 
 def make_project(project: Path, count: int) -> Path:
@@ -73,7 +81,8 @@ def make_project(project: Path, count: int) -> Path:
 def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
-    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True)
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True,
+                        today=TODAY)
     cold = time.perf_counter() - started
     assert not outcome.failures, outcome.failures
     documents = work / "html"
@@ -92,7 +101,7 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
 def noop_rebuild(project: Path, work: Path) -> tuple[float, float]:
     guidepress = kit.Project(project)
     started = time.perf_counter()
-    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1)
+    outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, today=TODAY)
     noop = time.perf_counter() - started
     assert outcome.built == 0 and outcome.skipped == outcome.targets, outcome
     started = time.perf_counter()
@@ -108,11 +117,52 @@ def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outc
     for jobs in (1, 2):
         started = time.perf_counter()
         outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
-                            force=True)
+                            force=True, today=TODAY)
         timings.append(time.perf_counter() - started)
         assert not outcome.failures, outcome.failures
     pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*.pdf"))
     return timings[0], timings[1], outcome, pages
+
+
+def queue_batch(project: Path, work: Path, count: int) -> float:
+    """The batch through a real redis-server and two `build.py worker` processes."""
+    from guidepress import queue, storage
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (work / "redis").mkdir()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(work / "redis")],
+                              stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    workers = []
+    try:
+        time.sleep(0.5)
+        for number in (1, 2):
+            folder = work / f"machine-{number}"
+            folder.mkdir()
+            workers.append(subprocess.Popen(
+                [sys.executable, str(ROOT / "build.py"), "worker", "--queue", url,
+                 "--storage", str(work / "storage")], cwd=folder, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+        queue.connect(url)
+        time.sleep(5)  # the workers import WeasyPrint before taking jobs
+        slugs = [f"etablissement-{n:03d}" for n in range(1, count + 1)]
+        runner = queue.Runner(url, storage.FolderStorage(work / "storage"),
+                              say=lambda text: None)
+        started = time.perf_counter()
+        outcome = kit.build(kit.Project(project), slugs, None, work / "batch-queue",
+                            force=True, today=TODAY, runner=runner)
+        seconds = time.perf_counter() - started
+        assert not outcome.failures, outcome.failures
+        return seconds
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(30)
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":

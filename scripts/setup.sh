@@ -13,6 +13,7 @@ packages=(
   poppler-utils qpdf        # pdftoppm, pdffonts, pdfinfo, qpdf --check: looking at and checking PDFs
   icc-profiles-free argyll  # FOGRA39L characterisation data and colprof: the FOGRA39 profile
   chromium                  # the web edition, tested in a real browser
+  redis-server              # the job queue of `build.py --queue` (tests start their own)
 )
 if ! command -v npm >/dev/null; then
   packages+=(nodejs npm)    # axe-core, the accessibility checker run inside Chromium

@@ -220,8 +220,8 @@ def test_busy_port_is_told_without_traceback(scratch_project: Path,
 
 
 @pytest.mark.parametrize(("raised", "expected"), [
-    (KeyboardInterrupt(), "arrêté (Ctrl-C) : les fichiers terminés sont gardés, aucun fichier "
-     "à moitié écrit n’est resté dans le dossier de sortie\n"),
+    (KeyboardInterrupt(), "interrompu : rien n’a été écrit, output/ garde ses fichiers "
+     "précédents\n"),
     (OSError(errno.ENOSPC, "No space left on device", "/out/default/fr/guide.pdf"),
      "le disque est plein (écriture de /out/default/fr/guide.pdf) : libérez de la place puis "
      "relancez la même commande\n"),

@@ -1,0 +1,436 @@
+"""Builds on a job queue (RQ on Redis) that spreads over several machines.
+
+This layer sits above the engine. The submitting side (`Runner`, plugged into
+`kit.build`) snapshots each brand's inputs into the storage and enqueues one job per
+target; a worker (`run_worker`, on any machine with the installed package) fetches the
+snapshot, checks it against its hash, validates and renders the one target with the
+normal engine code in a bounded child, and stores the outputs under the target's inputs
+hash. The submitting side then publishes them into `output/` exactly as a local build.
+
+Jobs are data: JSON (RQ's JSONSerializer, never pickle), and a worker runs one function
+only, `render_job`, whatever a job names; so writing to Redis cannot run code on a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rq import Queue, Retry, Worker
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job, JobStatus, get_current_job
+from rq.serializers import JSONSerializer
+
+from guidepress import kit, manifest, pdf, snapshot, workers
+from guidepress.plan import Project, Target, plan
+from guidepress.problems import InputError, InputErrors, RenderError
+from guidepress.storage import Storage, StorageError, Stored
+
+QUEUE_NAME = "guidepress"
+RENDER_JOB = "guidepress.queue.render_job"
+POLL_SECONDS = 0.3
+MARGIN_SECONDS = 120  # fetching and unpacking the snapshot, validating, storing
+
+
+class QueueError(RenderError):
+    """The queue cannot be reached or used; nothing is published."""
+
+
+def redact(url: str) -> str:
+    """The URL with its password (and user) replaced by ***, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f":***@{host}"))
+
+
+def connect(url: str) -> redis.Redis:
+    """Open the Redis of `url` and check that it answers; QueueError in plain words if not."""
+    try:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=60,
+                                          health_check_interval=30)
+        connection.ping()
+    except ValueError as exc:
+        raise QueueError(f"{redact(url)} is not a Redis URL ({_without(url, exc)}); write "
+                         "it as redis://[:password@]host:port/db") from None
+    except redis.AuthenticationError:
+        raise QueueError(f"the queue at {redact(url)} refused the password") from None
+    except redis.RedisError as exc:
+        raise QueueError(f"cannot reach the queue at {redact(url)}: {_without(url, exc)}; "
+                         "is redis-server running there?") from None
+    return connection
+
+
+def _without(url: str, exc: BaseException) -> str:
+    """An error's text with the URL's password removed, should a library quote it."""
+    text = str(exc).rstrip(".")
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
+
+
+def target_key(target: Target) -> str:
+    """What names a target inside its edition, in a job: booklet, web or poster:<id>."""
+    if target.web:
+        return "web"
+    if target.poster_index is None:
+        return "booklet"
+    return f"poster:{target.edition.guide.posters[target.poster_index].id}"
+
+
+Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class JobRequest(BaseModel):
+    """What one job asks a worker: a target of an edition, and where its inputs are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    brand: Name
+    lang: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+    printer: Name
+    target: Annotated[str, Field(pattern=r"^(booklet|web|poster:[a-z0-9][a-z0-9-]{0,62})$")]
+    snapshot: Digest
+    inputs: Digest
+    tool: Annotated[str, Field(max_length=500)]
+    epoch: Annotated[str, Field(pattern=r"^[0-9]{0,12}$")]
+    seconds: Annotated[float, Field(gt=0, le=86400)]
+    memory_mb: Annotated[int, Field(gt=0, le=1 << 20)]
+
+
+class Runner:
+    """Run a build's targets on the queue instead of local workers (see `kit.build`)."""
+
+    def __init__(self, url: str, storage: Storage, printer: str | None = None,
+                 reuse: bool = True, say: Callable[[str], None] | None = None) -> None:
+        self.url = url
+        self.storage = storage
+        self.printer = printer
+        self.reuse = reuse  # take outputs already in the storage (not with --force)
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+
+    def __call__(self, project: Project, to_render: list[tuple[Target, str]], jobs: int,
+                 limits: workers.Limits) -> Iterator[workers.Outcome]:
+        if not to_render:
+            return
+        connection = connect(self.url)
+        queue = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+        waiting: list[tuple[int, Target, str]] = []
+        for index, (target, inputs) in enumerate(to_render):
+            stored = self._stored(inputs) if self.reuse else None
+            if stored is None:
+                waiting.append((index, target, inputs))
+            else:
+                yield _from_storage(index, target, stored, 0.0)
+        if not waiting:
+            self.say(f"queue: nothing to render, {len(to_render)} target(s) taken from the "
+                     "storage")
+            return
+        pending = self._enqueue(project, queue, waiting, limits)
+        self.say(f"queue: {len(pending)} job(s) sent to {redact(self.url)}, "
+                 f"{len(to_render) - len(pending)} target(s) taken from the storage")
+        try:
+            yield from self._collect(queue, pending, {i: (t, h) for i, t, h in waiting})
+        except redis.RedisError as exc:
+            raise QueueError(f"lost the queue at {redact(self.url)}: "
+                             f"{_without(self.url, exc)}") from None
+        finally:
+            if pending:  # Ctrl-C, or the build stopped: take back what was not done
+                _cancel(connection, list(pending))
+
+    def _stored(self, inputs: str) -> Stored | None:
+        try:
+            return self.storage.get_outputs(inputs)
+        except StorageError as exc:
+            raise QueueError(f"{exc}; delete that folder of the storage and build again") \
+                from None
+
+    def _enqueue(self, project: Project, queue: Queue, waiting: list[tuple[int, Target, str]],
+                 limits: workers.Limits) -> dict[str, int]:
+        snapshots: dict[str, str] = {}
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        datas = []
+        for index, target, inputs in waiting:
+            edition = target.edition
+            printer = self.printer or edition.brand.printer
+            key = f"{edition.brand.slug}\0{printer}"
+            if key not in snapshots:
+                try:
+                    snapshots[key] = self.storage.put_snapshot(
+                        snapshot.make(project, edition, printer))
+                except (OSError, StorageError) as exc:
+                    raise QueueError(f"cannot store the inputs of {edition.brand.slug}: "
+                                     f"{exc}") from None
+            request = JobRequest(brand=edition.brand.slug, lang=edition.guide.lang,
+                                 printer=printer, target=target_key(target),
+                                 snapshot=snapshots[key], inputs=inputs,
+                                 tool=manifest.tool_version(), epoch=epoch,
+                                 seconds=limits.seconds, memory_mb=limits.memory_mb)
+            datas.append(Queue.prepare_data(
+                RENDER_JOB, kwargs={"request": request.model_dump()},
+                timeout=int(limits.seconds) + MARGIN_SECONDS, retry=Retry(max=1),
+                result_ttl=24 * 3600, failure_ttl=24 * 3600, description=target.label))
+        try:
+            jobs = queue.enqueue_many(datas)
+        except redis.RedisError as exc:
+            raise QueueError(f"cannot send the jobs to {redact(self.url)}: "
+                             f"{_without(self.url, exc)}") from None
+        return {job.id: index for job, (index, _, _) in zip(jobs, waiting)}
+
+    def _collect(self, queue: Queue, pending: dict[str, int],
+                 targets: dict[int, tuple[Target, str]]) -> Iterator[workers.Outcome]:
+        started = time.monotonic()
+        while pending:
+            time.sleep(POLL_SECONDS)
+            # Jobs of a worker that stopped sending heartbeats (killed, machine lost) are
+            # retried once or failed here; the workers do it too, but only every few minutes.
+            queue.started_job_registry.cleanup()
+            ids = list(pending)
+            for job_id, job in zip(ids, Job.fetch_many(ids, queue.connection,
+                                                      serializer=JSONSerializer)):
+                status = job.get_status(refresh=False) if job else None
+                if status not in (None, JobStatus.FINISHED, JobStatus.FAILED,
+                                  JobStatus.STOPPED, JobStatus.CANCELED):
+                    continue
+                index = pending.pop(job_id)
+                target, inputs = targets[index]
+                seconds = time.monotonic() - started
+                yield self._finished(index, target, inputs, job, status, seconds)
+
+    def _finished(self, index: int, target: Target, inputs: str, job: Job | None,
+                  status: JobStatus | None, seconds: float) -> workers.Outcome:
+        if status == JobStatus.FINISHED:
+            result = job.return_value() or {}
+            if result.get("status") == "input":
+                return workers.Outcome(index, input_errors=[
+                    InputError(**error) for error in result.get("errors", [])],
+                    seconds=seconds)
+            stored = self._stored(inputs)
+            if stored is None:
+                return workers.Outcome(index, failure="the worker said it was done, but its "
+                                       "outputs are not in the storage: do the workers use "
+                                       "the same --storage as this command?", seconds=seconds)
+            return _from_storage(index, target, stored,
+                                 float(stored.record.get("seconds", seconds)))
+        if job is None:
+            return workers.Outcome(index, failure="the job disappeared from the queue",
+                                   seconds=seconds)
+        return workers.Outcome(index, failure=_failure(job, status), seconds=seconds)
+
+
+def _from_storage(index: int, target: Target, stored: Stored, seconds: float
+                  ) -> workers.Outcome:
+    """A worker's outputs as the local pool would have returned them."""
+    unexpected = set(stored.files) - set(target.names)
+    if unexpected:  # never publish a name this target does not make
+        return workers.Outcome(index, failure=f"the storage holds unexpected files for "
+                               f"{target.label}: {', '.join(sorted(unexpected))}")
+    record = stored.record
+    produced = kit.Produced({name: stored.files[name] for name in target.names
+                             if name in stored.files},
+                            list(record.get("warnings", [])),
+                            [kit.preflight.Finding(*finding)
+                             for finding in record.get("findings", [])],
+                            list(record.get("checked", [])))
+    return workers.Outcome(index, value=produced, seconds=seconds,
+                           peak_rss_mb=float(record.get("peak_rss_mb", 0.0)))
+
+
+def _failure(job: Job, status: JobStatus) -> str:
+    if status == JobStatus.STOPPED:
+        return "the job was stopped on the queue"
+    if status == JobStatus.CANCELED:
+        return "the job was cancelled on the queue"
+    message = job.get_meta(refresh=False).get("failure")
+    if message:
+        return f"{message} (tried twice)"
+    result = job.latest_result()
+    text = (result.exc_string or "").strip() if result else ""
+    if "AbandonedJobError" in text:
+        return ("the worker stopped in the middle of this document twice (killed, or its "
+                "machine lost); see the workers' logs")
+    return (text.splitlines() or ["failed on the worker, without a message"])[-1]
+
+
+def _cancel(connection: redis.Redis, ids: list[str]) -> None:
+    """Take back the jobs of a build that stopped: queued ones are cancelled, running ones
+    stopped, so that no worker keeps rendering for nobody."""
+    try:
+        for job in Job.fetch_many(ids, connection, serializer=JSONSerializer):
+            if job is None:
+                continue
+            status = job.get_status(refresh=False)
+            if status == JobStatus.STARTED:
+                send_stop_job_command(connection, job.id, serializer=JSONSerializer)
+            elif status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                try:
+                    job.cancel()
+                except InvalidJobOperation:
+                    pass
+    except redis.RedisError:
+        pass  # the queue is gone: nothing left to take back
+
+
+# The worker side ------------------------------------------------------------------------
+
+class JobFailed(Exception):
+    """A job that could not produce its target; RQ retries it once."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker was started with; its forks (one per job) inherit it."""
+
+    storage: Storage
+    limits: workers.Limits
+
+
+_settings: WorkerSettings | None = None
+
+
+class RenderJob(Job):
+    """A job that can only call `render_job`, and no callback, whatever Redis says."""
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        if self.func_name != RENDER_JOB:
+            raise JobFailed(f"refused: this worker runs {RENDER_JOB} only, not "
+                            f"{str(self.func_name)[:80]!r}")
+        return render_job
+
+    @property
+    def success_callback(self) -> None:
+        return None
+
+    @property
+    def failure_callback(self) -> None:
+        return None
+
+    @property
+    def stopped_callback(self) -> None:
+        return None
+
+
+class RenderWorker(Worker):
+    """RQ's forking worker (a fork per job), with heartbeats of a chosen period: a job whose
+    worker misses about three of them is taken as abandoned and retried elsewhere."""
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        period = self.job_monitoring_interval
+        remaining = (job.timeout - working_time) if job.timeout and job.timeout > 0 else period
+        return int(max(1, min(remaining, period))) + 2 * period
+
+
+def render_job(request: dict) -> dict:
+    """Render one target in this worker: fetch and check the snapshot, validate, render in a
+    bounded child, store the outputs under the inputs hash. Runs in RQ's work horse."""
+    settings = _settings
+    if settings is None:
+        raise JobFailed("this process is not a guidepress worker")
+    try:
+        job = JobRequest.model_validate(request)
+    except ValidationError as exc:
+        raise _failed(f"refused a malformed job: {exc.error_count()} problem(s), first: "
+                      f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    if settings.storage.has_outputs(job.inputs):
+        return {"status": "stored"}  # another worker made it meanwhile
+    if job.tool != manifest.tool_version():
+        mine, theirs = manifest.tool_version().split("; "), job.tool.split("; ")
+        differ = [f"{here} here, {there} there" for here, there in zip(mine, theirs)
+                  if here != there] or [f"{job.tool[:200]} there"]
+        raise _failed("this worker's versions differ from those the build was prepared "
+                      f"with: {', '.join(differ)}; install the same version everywhere")
+    try:
+        data = settings.storage.get_snapshot(job.snapshot)
+        with tempfile.TemporaryDirectory(prefix="guidepress-job-") as folder:
+            result = _render(job, data, Path(folder), settings.limits)
+    except (StorageError, snapshot.SnapshotError) as exc:
+        raise _failed(str(exc)) from None
+    if result.input_errors:
+        return {"status": "input",
+                "errors": [dataclasses.asdict(error) for error in result.input_errors]}
+    if result.failure:
+        raise _failed(result.failure)
+    produced = result.value
+    try:
+        settings.storage.put_outputs(job.inputs, Stored(produced.files, {
+            "warnings": produced.warnings,
+            "findings": [[f.level, f.subject, f.message] for f in produced.findings],
+            "checked": produced.checked, "seconds": round(result.seconds, 3),
+            "peak_rss_mb": round(result.peak_rss_mb, 1)}))
+    except StorageError as exc:
+        raise _failed(str(exc)) from None
+    return {"status": "built", "seconds": round(result.seconds, 3)}
+
+
+def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
+            ) -> workers.Outcome:
+    meta = snapshot.extract(data, root)
+    if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
+        raise snapshot.SnapshotError("the snapshot is not the one of this job's brand")
+    icc = (root / str(meta.get("icc", ""))).resolve()
+    if not icc.is_relative_to(root.resolve()) or not icc.is_file():
+        raise snapshot.SnapshotError("the snapshot lacks the printer's ICC profile")
+    if job.epoch:
+        os.environ["SOURCE_DATE_EPOCH"] = job.epoch  # this fork's own environment
+    else:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+    project = Project(root)
+    try:
+        editions = kit.prepare(project, [job.brand], [job.lang], job.printer)
+    except InputErrors as exc:
+        return workers.Outcome(0, input_errors=exc.errors)
+    edition = editions[0]
+    # The profile the submitter hashed, from the snapshot, whatever this machine has.
+    edition = dataclasses.replace(edition, ticket=edition.ticket.model_copy(
+        update={"icc_profile": icc}))
+    if snapshot.installed_font_digests(edition) != meta.get("installed_fonts"):
+        return workers.Outcome(0, failure="the brand's installed font files differ on this "
+                               "worker; install the same font packages everywhere")
+    target = next((t for t in plan([edition]) if target_key(t) == job.target), None)
+    if target is None:
+        return workers.Outcome(0, failure=f"{job.brand}/{job.lang} has no {job.target}")
+    limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
+    return next(workers.run([functools.partial(kit.render_target, project, target)], 1,
+                            limits, initializer=pdf.fresh_font_configuration))
+
+
+def _failed(message: str) -> JobFailed:
+    """A failure whose words reach the submitter's summary (kept in the job's meta)."""
+    job = get_current_job()
+    if job is not None:
+        job.meta["failure"] = message
+        job.save_meta()
+    return JobFailed(message)
+
+
+def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: float = 10,
+               burst: bool = False) -> int:
+    """Take jobs from the queue until stopped (or, with `burst`, until it is empty)."""
+    global _settings
+    connection = connect(url)
+    _settings = WorkerSettings(storage, limits)
+    manifest.tool_version()  # the version of the code loaded now, which every fork inherits
+    worker = RenderWorker([QUEUE_NAME], connection=connection, serializer=JSONSerializer,
+                          job_class=RenderJob, job_monitoring_interval=max(1, int(heartbeat)))
+    print(f"guidepress worker {worker.name}: queue {QUEUE_NAME} on {redact(url)}, "
+          f"storage {storage!r}", file=sys.stderr, flush=True)
+    try:
+        worker.work(burst=burst, logging_level="INFO")
+    except redis.RedisError as exc:
+        raise QueueError(f"lost the queue at {redact(url)}: {_without(url, exc)}") from None
+    return 0
