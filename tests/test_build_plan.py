@@ -43,7 +43,7 @@ def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
     assert outcome.seconds < 5
     assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")} == before
     report = (built / "default/preflight.txt").read_text(encoding="utf-8")
-    assert report.startswith("Preflight of default: 0 error(s), 0 warning(s)")
+    assert report.startswith("Preflight of default: 0 errors, 0 warnings")
 
 
 def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:

@@ -374,7 +374,7 @@ def test_command_line_passes_its_date_to_the_preflight(tmp_path: Path,
                          "--today", today])
         out = capsys.readouterr().out
         assert code == 0
-        assert out.startswith(f"Preflight of default: 0 error(s), {2 * warnings} warning(s)")
+        assert out.startswith(f"Preflight of default: 0 errors, {2 * warnings} warnings")
     assert "was reviewed 6 years ago (limit 5)" in out
 
 
