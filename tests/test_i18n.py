@@ -349,3 +349,13 @@ def test_building_a_broken_brand_in_french_and_in_english(
         f'  {BRAND}:33: contacts (2nd).phone: "appelez-nous" is not valid: write a phone number '
         'with digits and spaces, like "05 56 00 00 00"']
     assert not (scratch_project / "out").exists()
+
+
+def test_a_logo_that_is_not_what_its_name_says_in_french(
+        scratch_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (scratch_project / "brands/default/logo.png").write_text("pas une image", encoding="utf-8")
+    edit(scratch_project / BRAND, 'file: "logo.svg"', 'file: "logo.png"')
+    assert check(scratch_project, "fr", capsys) == (2, (
+        "1 problème dans les fichiers ; rien n’a été écrit :\n"
+        f"  {BRAND}:5: logo.file: « logo.png » n’est pas vraiment un fichier PNG (son contenu "
+        "ne correspond pas à son nom)\n"))
