@@ -32,7 +32,8 @@ def new_brand(project: Path, slug: str, name: str, lang: str = "fr") -> Path:
     template = template_file.read_text(encoding="utf-8")
     short_name = name if len(name) <= 40 else name[:39].rstrip() + "…"
     text = (template.replace("{name}", name).replace("{short_name}", short_name)
-            .replace("{slug}", slug).replace("{alt_fr}", "Logo " + french_of(name)))
+            .replace("{slug}", slug).replace("{alt_fr}", "Logo " + french_of(name))
+            .replace("{of_name}", french_of(name)))
     folder.mkdir(parents=True)
     (folder / "brand.yaml").write_text(text, encoding="utf-8")
     (folder / "logo.svg").write_text(_placeholder_logo(name), encoding="utf-8")

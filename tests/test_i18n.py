@@ -194,6 +194,7 @@ def test_new_brand_speaks_french_with_elision(tmp_path: Path,
     text = (tmp_path / "brands/chu-exemple/brand.yaml").read_text(encoding="utf-8")
     assert 'fr: "Logo du CHU de Saint-Exemple"' in text
     assert "# Le nom complet de l'établissement" in text
+    assert text.startswith("# Fichier de marque du CHU de Saint-Exemple.\n")
     assert "{" not in text.replace('"{', "")  # every placeholder filled
     assert scaffold.french_of("Hôpital Nord") == "de l’Hôpital Nord"
     assert scaffold.french_of("Clinique des Pins") == "de la Clinique des Pins"
