@@ -2,7 +2,7 @@
 VENV := .venv
 READY := $(VENV)/.ready
 
-.PHONY: build test setup clean bench
+.PHONY: build test setup clean bench check-min
 
 build: $(READY)
 	$(VENV)/bin/python build.py
@@ -17,7 +17,19 @@ $(READY): pyproject.toml constraints.txt package-lock.json scripts/setup.sh
 	touch $@
 
 clean:
-	rm -rf output $(VENV)
+	rm -rf output $(VENV) $(MIN)
+
+# Not part of `make test`: the suite again, with the lowest versions pyproject.toml allows
+# for every direct dependency, in a separate environment, so that the bounds stay true.
+MIN := .venv-min
+check-min: $(READY)
+	rm -rf $(MIN)
+	python3 -m venv $(MIN)
+	python3 scripts/lowest_versions.py > $(MIN)/lowest.txt
+	$(MIN)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  --constraint $(MIN)/lowest.txt --editable '.[test]'
+	$(MIN)/bin/python -m pip freeze --exclude-editable > $(MIN)/installed.txt
+	$(MIN)/bin/python -m pytest
 
 bench: $(READY)
 	$(VENV)/bin/python scripts/bench.py $(N)

@@ -1,5 +1,6 @@
 """Command line: parse arguments, run the build, print what happened. Exit codes:
-0 everything built, 1 a document could not be produced, 2 bad input or usage."""
+0 everything built, 1 a document could not be produced, 2 bad input or usage, 130
+interrupted (Ctrl-C). A brand that fails publishes nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from guidepress.i18n import N_, _
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 # argparse's own words (usage line, its error messages), so that a mistyped option is told
 # in the interface language too; marked here for extraction into the catalogue.
@@ -165,24 +167,20 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {error}", file=sys.stderr)
         return 2
     except RenderError as exc:
-        print(_("could not produce the documents; no PDF was written: {reason}").format(
+        print(_("could not produce the documents; nothing was written: {reason}").format(
             reason=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(_("interrupted: nothing was written, output/ keeps its previous files; the "
-                "queued jobs were cancelled") if args.queue else _(
-                    "interrupted: nothing was written, output/ keeps its previous files"),
-              file=sys.stderr)
-        return 130
+        message = (_("interrupted: every brand not yet published keeps its previous files "
+                     "in {folder}; the queued jobs were cancelled") if args.queue else
+                   _("interrupted: every brand not yet published keeps its previous files "
+                     "in {folder}"))
+        print(message.format(folder=output), file=sys.stderr)
+        return INTERRUPTED
     progress.summary(outcome, output)
-    for label, message in outcome.failures:
-        print(_("FAILED {label}: {reason}").format(label=label, reason=message),
-              file=sys.stderr)
-    for error in outcome.rejected + outcome.input_errors:
-        print(f"  {error}", file=sys.stderr)
-    if outcome.input_errors:
-        return 2
-    return 1 if outcome.failures else 0
+    for problem in outcome.problems:
+        print(_("FAILED {problem}").format(problem=problem), file=sys.stderr)
+    return outcome.exit_code
 
 
 def _runner(args: argparse.Namespace) -> kit.Runner | None:

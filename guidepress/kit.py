@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidepress import (manifest, pdf, post, preflight, proof, render, typography, validate,
-                        workers)
+from guidepress import (manifest, pdf, post, preflight, proof, publish, render,
+                        typography, validate, workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from guidepress.i18n import _, ngettext
+from guidepress.i18n import _
 from guidepress.load import load_yaml
 from guidepress.models import Brand, Guide, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
-from guidepress.problems import InputError, InputErrors, RenderError
+from guidepress.problems import InputError, InputErrors, Problem, RenderError, exit_code
 
 
 @dataclass
@@ -39,18 +38,24 @@ class Produced:
 
 @dataclass
 class Outcome:
-    """What a build did: files written, failures, input problems and preflight reports."""
+    """What a build did: targets built, skipped and failed, files written, and every
+    problem, each reported once. A brand with a problem publishes nothing."""
 
     written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # outputs the plan no longer makes
     built: int = 0
     skipped: int = 0
+    failed: int = 0
     seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    input_errors: list[InputError] = field(default_factory=list)
-    rejected: list[InputError] = field(default_factory=list)  # brands set aside, not built
-    reports: dict[str, preflight.Report] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    reports: dict[str, preflight.Report] = field(default_factory=dict)  # published brands
     targets: int = 0
     peak_rss_mb: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 everything built, 1 a document could not be produced, 2 bad input."""
+        return exit_code(self.problems)
 
 
 def prepare(project: Project, slugs: list[str], langs: list[str] | None,
@@ -99,104 +104,117 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     `today` dates the preflight's age check of statistics; only the command line reads
     the clock, so that a build (and a test) never depends on the day it runs.
 
-    Bad input stops everything before rendering (InputErrors). Targets whose inputs are
-    unchanged since the manifest was written are skipped (unless `force`). The others
-    render each in a bounded worker (`runner`: local forked workers by default); a target
-    that fails keeps its previous files, and a brand whose preflight finds an error keeps
-    all of its previous files.
+    Bad input stops everything before rendering (InputErrors); with several brands, a
+    brand with bad input is set aside and the others go on. Targets whose inputs are
+    unchanged since the manifest was written are skipped (unless `force`); the others
+    render each in a bounded worker (`runner`: local forked workers by default). A brand
+    is then published as one unit, exactly as the plan says, or, if any of its targets,
+    its preflight or its proof sheet failed, not at all: its folder keeps the previous
+    good files.
     """
     started = time.monotonic()
-    editions, rejected = _prepare_each(project, slugs, langs, printer)
+    pdf.fresh_font_configuration()  # fonts are loaded again for each build
+    editions, problems = _prepare_each(project, slugs, langs, printer)
     targets = plan(editions)
-    outcome = Outcome(targets=len(targets))
-    for slug, errors in rejected.items():
-        outcome.failures.append((slug, ngettext(
-            "{count} problem in the input; this brand was not built",
-            "{count} problems in the input; this brand was not built", len(errors)).format(
-                count=len(errors))))
-        outcome.rejected += errors
-    reports = brand_reports(editions, max_statistic_age, today)
-    manifests = {slug: manifest.load(output / slug) for slug in reports}
-    entries: dict[str, dict[str, dict]] = {slug: {} for slug in reports}
+    outcome = Outcome(targets=len(targets), problems=problems)
+    brands = {slug: publish.BrandBuild(report)
+              for slug, report in brand_reports(editions, max_statistic_age, today).items()}
+    for edition in editions:
+        brands[edition.brand.slug].editions.append(edition)
+    to_render = _skip_up_to_date(project, targets, output, brands, force, outcome, on_progress)
+    jobs, limits = jobs or os.cpu_count() or 1, limits or workers.Limits()
+    results = (runner or run_locally)(project, to_render, jobs, limits)
+    _record_results(to_render, results, brands, outcome, on_progress)
+    published = publish.publish(output, brands, outcome.problems,
+                                functools.partial(_proof_sheet, project), jobs, limits)
+    outcome.written, outcome.removed = published.written, published.removed
+    outcome.problems = published.problems
+    outcome.reports = {slug: brands[slug].report for slug in published.brands}
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
+                     brands: dict[str, publish.BrandBuild], force: bool, outcome: Outcome,
+                     on_progress: Callable[[Progress], None] | None
+                     ) -> list[tuple[Target, str]]:
+    """Keep the files of targets whose inputs did not change; return the others."""
+    manifests = {slug: manifest.load(output / slug) for slug in brands}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    to_render: list[tuple[Target, str]] = []
+    to_render = []
     for target in targets:
         slug, lang = target.edition.brand.slug, target.edition.guide.lang
         inputs = manifest.inputs_hash(project.templates, target, epoch)
         if not force and manifest.up_to_date(manifests[slug], output / slug, lang, target,
                                              inputs):
             outcome.skipped += 1
-            _reuse(manifests[slug], entries[slug], reports[slug], lang, target)
+            brands[slug].reuse(manifests[slug], output / slug, lang, target)
             _notify(on_progress, target, "skipped", outcome, 0.0)
         else:
             to_render.append((target, inputs))
-    produced: dict[Path, dict[str, bytes]] = {}
-    for result in (runner or run_locally)(project, to_render, jobs or os.cpu_count() or 1,
-                                          limits or workers.Limits()):
+    return to_render
+
+
+def _record_results(to_render: list[tuple[Target, str]], results: Iterator[workers.Result],
+                    brands: dict[str, publish.BrandBuild], outcome: Outcome,
+                    on_progress: Callable[[Progress], None] | None) -> None:
+    """Take each rendered target's files, or its problems."""
+    for result in results:
         target, inputs = to_render[result.index]
-        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        slug = target.edition.brand.slug
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, result.peak_rss_mb)
         if result.ok:
             outcome.built += 1
-            produced.setdefault(output / slug / lang, {}).update(result.value.files)
-            findings = result.value.findings + [
-                preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
-                for w in result.value.warnings]
-            reports[slug].findings += findings
-            reports[slug].checked += result.value.checked
-            _record(entries[slug], lang, target, inputs, result.value, findings)
+            warnings = [preflight.Finding("warning", target.label, f"WeasyPrint: {w}")
+                        for w in result.value.warnings]
+            brands[slug].record(target, inputs, result.value.files,
+                                result.value.findings + warnings, result.value.checked)
             _notify(on_progress, target, "built", outcome, result.seconds)
         else:
-            outcome.input_errors += result.input_errors
-            message = result.failure or "; ".join(str(e) for e in result.input_errors)
-            outcome.failures.append((target.label, message))
-            for name in target.names:  # the previous files stay, and so do their entries
-                previous = manifests[slug]["files"].get(f"{lang}/{name}")
-                if previous:
-                    entries[slug][f"{lang}/{name}"] = previous
+            outcome.failed += 1
+            outcome.problems += [Problem.from_input(slug, target.label, error)
+                                 for error in result.input_errors]
+            if result.failure is not None:
+                outcome.problems.append(Problem(slug, target.label, result.failure))
             _notify(on_progress, target, "failed", outcome, result.seconds)
-    outcome.reports = reports
-    _publish(project, output, targets, produced, reports, entries, outcome)
-    outcome.seconds = time.monotonic() - started
-    return outcome
 
 
 # What renders a build's targets, given (target, inputs hash) pairs: it yields one
-# workers.Outcome per target, whose value is the target's Produced. Local forked workers
+# workers.Result per target, whose value is the target's Produced. Local forked workers
 # by default; guidepress.queue.Runner sends them to a job queue instead.
 Runner = Callable[[Project, list[tuple[Target, str]], int, workers.Limits],
-                  Iterator[workers.Outcome]]
+                  Iterator[workers.Result]]
 
 
 def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int,
-                limits: workers.Limits) -> Iterator[workers.Outcome]:
+                limits: workers.Limits) -> Iterator[workers.Result]:
     """Render each target in a bounded worker forked from this process."""
-    if to_render:
-        _warm_templates(project, [target.edition for target, _inputs in to_render])
-    calls = [functools.partial(render_target, project, target) for target, _inputs in to_render]
+    envs = _warm_templates(project, to_render)
+    calls = [functools.partial(render_target, project, target, envs[target.edition.brand.slug])
+             for target, _inputs in to_render]
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
     return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
-                  printer: str | None) -> tuple[list[Edition], dict[str, list[InputError]]]:
+                  printer: str | None) -> tuple[list[Edition], list[Problem]]:
     """Validate brand by brand: one bad brand among many is set aside, not fatal.
 
     When no brand is valid, every problem is raised together, as for a single brand.
     """
     if len(slugs) == 1:
-        return prepare(project, slugs, langs, printer), {}
+        return prepare(project, slugs, langs, printer), []
     editions: list[Edition] = []
-    rejected: dict[str, list[InputError]] = {}
+    problems: list[Problem] = []
     for slug in slugs:
         try:
             editions += prepare(project, [slug], langs, printer)
         except InputErrors as exc:
-            rejected[slug] = exc.errors
+            problems += [Problem.from_input(slug, slug, error) for error in exc.errors]
     if not editions:
-        raise InputErrors([error for errors in rejected.values() for error in errors])
-    return editions, rejected
+        raise InputErrors([problem.input for problem in problems if problem.input])
+    return editions, problems
 
 
 @dataclass(frozen=True)
@@ -213,92 +231,36 @@ class Progress:
 def _notify(callback: Callable[[Progress], None] | None, target: Target, status: str,
             outcome: Outcome, seconds: float) -> None:
     if callback is not None:
-        done = outcome.built + outcome.skipped + len(outcome.failures)
+        done = outcome.built + outcome.skipped + outcome.failed
         callback(Progress(target.label, status, done, outcome.targets, seconds))
 
 
-def _warm_templates(project: Project, editions: list[Edition]) -> None:
-    """Compile each brand's templates once here, so that forked workers inherit them.
+def _warm_templates(project: Project, to_render: list[tuple[Target, str]]
+                    ) -> dict[str, ImmutableSandboxedEnvironment]:
+    """Make each brand's template environment for this build and compile its templates
+    here, so that forked workers inherit them; an environment lives for one build only.
 
     Nothing is rendered here: a brand template runs only in a bounded worker.
     """
-    seen = set()
-    for edition in editions:
-        if edition.brand.slug in seen:
+    envs: dict[str, ImmutableSandboxedEnvironment] = {}
+    for target, _inputs in to_render:
+        brand = target.edition.brand
+        if brand.slug in envs:
             continue
-        seen.add(edition.brand.slug)
-        env = render.template_environment(project.templates, edition.brand)
-        render.compile_templates(env, project.templates, edition.brand)
+        envs[brand.slug] = render.template_environment(project.templates, brand)
+        try:
+            render.compile_templates(envs[brand.slug], project.templates, brand)
+        except InputErrors:
+            pass  # the brand's targets report it, by file and line, from their workers
+    return envs
 
 
-def _record(entries: dict[str, dict], lang: str, target: Target, inputs: str,
-            produced: Produced, findings: list[preflight.Finding]) -> None:
-    for index, (name, data) in enumerate(produced.files.items()):
-        entries[f"{lang}/{name}"] = {
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data),
-            "pages": post.page_count(data) if name.endswith(".pdf") else None,
-            "profile": post.profile_of(name),
-            "inputs": inputs,
-            "target": target.label,
-            # findings and checks belong to the target: kept once, on its first file
-            "findings": [[f.level, f.subject, f.message] for f in findings] if index == 0
-            else [],
-            "checked": produced.checked if index == 0 else [],
-        }
-
-
-def _reuse(old: dict, entries: dict[str, dict], report: preflight.Report, lang: str,
-           target: Target) -> None:
-    for name in target.names:
-        entry = old["files"][f"{lang}/{name}"]
-        entries[f"{lang}/{name}"] = entry
-        report.findings += [preflight.Finding(*f) for f in entry.get("findings", [])]
-        report.checked += entry.get("checked", [])
-
-
-def _proof(project: Project, editions: list[Edition], brand_output: Path,
-           report: preflight.Report) -> bytes:
-    first = editions[0]
-    return proof.make_proof(_tools(project, first), first, brand_output,
-                            [e.guide.lang for e in editions], report, project.root)
-
-
-def _publish(project: Project, output: Path, targets: list[Target],
-             produced: dict[Path, dict[str, bytes]], reports: dict[str, preflight.Report],
-             entries: dict[str, dict[str, dict]], outcome: Outcome) -> None:
-    editions_of: dict[str, list[Edition]] = {}
-    for target in targets:
-        group = editions_of.setdefault(target.edition.brand.slug, [])
-        if target.edition not in group:
-            group.append(target.edition)
-    planned: dict[Path, set[str]] = {}
-    for target in targets:
-        folder = output / target.edition.brand.slug / target.edition.guide.lang
-        planned.setdefault(folder, set()).update(target.names)
-    for slug, report in reports.items():
-        with post.locked(output / slug):
-            post.publish({"preflight.txt": report.text().encode()}, output / slug)
-            if report.errors:
-                outcome.failures += [(slug, str(f)) for f in report.errors]
-                continue
-            written = []
-            for folder, files in produced.items():
-                if folder.parent.name == slug:
-                    written += post.publish(files, folder, planned[folder])
-            outcome.written += written
-            if written or not (output / slug / "proof.pdf").exists():
-                try:
-                    sheet = _proof(project, editions_of[slug], output / slug, report)
-                except (RenderError, InputErrors) as exc:  # e.g. a brand template error
-                    outcome.failures.append((f"{slug} proof sheet", str(exc)))
-                else:
-                    outcome.written += post.publish({"proof.pdf": sheet}, output / slug)
-            kept = manifest.load(output / slug)["files"]
-            kept = {k: v for k, v in kept.items() if k.split("/")[0] not in
-                    {t.edition.guide.lang for t in targets if t.edition.brand.slug == slug}}
-            post.publish({manifest.MANIFEST: manifest.to_bytes({**kept, **entries[slug]})},
-                         output / slug)
+def _proof_sheet(project: Project, brand: publish.BrandBuild, folder: Path,
+                 langs: list[str]) -> bytes:
+    """The proof sheet of a brand, from the files of its new folder (in a worker)."""
+    edition = brand.editions[0]
+    return proof.make_proof(tools(project, edition), edition, folder, langs, brand.report,
+                            project.root)
 
 
 def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
@@ -338,11 +300,15 @@ def created_at(guide: Guide) -> str:
     return moment.isoformat()
 
 
-def render_target(project: Project, target: Target) -> Produced:
-    """Produce and check the PDFs of one target, in memory."""
+def render_target(project: Project, target: Target,
+                  env: ImmutableSandboxedEnvironment | None = None) -> Produced:
+    """Produce and check the PDFs of one target, in memory.
+
+    `env` is the brand's template environment of this build (a new one when not given).
+    """
     edition = target.edition
     brand, guide, ticket = edition.brand, edition.guide, edition.ticket
-    env, fetcher, printing, screen = _tools(project, edition)
+    env, fetcher, printing, screen = tools(project, edition, env)
     base = project.root
     files: dict[str, bytes] = {}
     placed: dict[str, list[pdf.Placement]] = {}  # print documents' text and images
@@ -380,10 +346,12 @@ def render_target(project: Project, target: Target) -> Produced:
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 
 
-def _tools(project: Project, edition: Edition) -> tuple[
-        ImmutableSandboxedEnvironment, pdf.ProjectFetcher, render.Profile, render.Profile]:
+def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment | None = None
+          ) -> tuple[ImmutableSandboxedEnvironment, pdf.ProjectFetcher, render.Profile,
+                     render.Profile]:
+    """The template environment, URL fetcher and print and screen profiles of an edition."""
     brand, ticket = edition.brand, edition.ticket
-    env = render.template_environment(project.templates, brand)
+    env = env or render.template_environment(project.templates, brand)
     fetcher = pdf.ProjectFetcher((project.templates, brand.folder, ticket.icc_profile,
                                   *(face.files.regular.parent for face in brand.fonts.families)))
     created = created_at(edition.guide)
@@ -393,7 +361,7 @@ def _tools(project: Project, edition: Edition) -> tuple[
 
 def final_documents(project: Project, edition: Edition) -> list[render.Document]:
     """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
-    env, fetcher, printing, screen = _tools(project, edition)
+    env, fetcher, printing, screen = tools(project, edition)
     guide, brand = edition.guide, edition.brand
     booklet = _booklet(env, guide, brand, printing, fetcher, project.root).document
     notes = booklet.html.count('class="notes"')
@@ -407,8 +375,9 @@ def final_documents(project: Project, edition: Edition) -> list[render.Document]
 def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
     """Produce every PDF of one edition in this process (tests and tools)."""
     files: dict[str, bytes] = {}
+    env = render.template_environment(project.templates, edition.brand)
     for target in plan([edition]):
-        files.update(render_target(project, target).files)
+        files.update(render_target(project, target, env).files)
     return files
 
 
@@ -427,29 +396,28 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
     return rendered
 
 
+# Poster fields that come from brand.yaml, not from the posters file.
+_BRAND_FIELDS = {"brand.contacts": "the contact footer", "brand.name": "the establishment's name"}
+
+
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             profile: render.Profile, fetcher: pdf.ProjectFetcher, base: Path) -> pdf.Rendered:
     rendered = pdf.lay_out(render.render_poster(env, guide, brand, poster, profile),
                            fetcher, base)
     if len(rendered.pages.pages) > 1:
-        spilled = pdf.overflowing_field(rendered) or "brand.contacts"
         display = f"content/{guide.lang}/posters.yaml"
         source = load_yaml(base / display, display)
-        if spilled.startswith("brand."):
-            key: tuple[str | int, ...] = ("posters", index)
-            message = _('the poster "{id}" does not fit on one A3 page: its text leaves no '
-                        "room for the contact footer; shorten the headline or the points")
+        spilled = pdf.overflowing_field(rendered)
+        key: tuple[str | int, ...] = ("posters", index)
+        hint = "shorten the headline or the points"
+        if spilled is None:  # nothing marked as a field reached the second page
+            where = "what runs onto a second page is none of its fields (unknown cause)"
+            hint = "check the brand's templates and styles"
+        elif spilled.name in _BRAND_FIELDS:
+            where = f"its text leaves no room for {_BRAND_FIELDS[spilled.name]}"
         else:
-            key = ("posters", index, *_split_field(spilled))
-            message = _('the poster "{id}" does not fit on one A3 page: `{field}` and what '
-                        "follows run onto a second page; shorten the headline or the points")
-        raise InputErrors([source.error(key, message.format(id=poster.id, field=spilled))])
+            key += spilled.key
+            where = f"`{spilled.label}` and what follows run onto a second page"
+        raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
+                                        f"page: {where}; {hint}")])
     return rendered
-
-
-def _split_field(field_name: str) -> tuple[str | int, ...]:
-    """Turn `points[1]` into ("points", 1) to locate it in the YAML file."""
-    if "[" in field_name:
-        name, index = field_name.rstrip("]").split("[")
-        return (name, int(index))
-    return (field_name,)

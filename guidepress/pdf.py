@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -112,35 +111,47 @@ class Rendered:
     base: Path | None = None  # the project's folder, to name its files in messages
 
 
-@lru_cache(maxsize=1)
-def font_configuration() -> FontConfiguration:
-    """Share one font configuration per process: loading fonts is the slow part."""
-    return FontConfiguration()
-
-
+_FONTS: list[FontConfiguration] = []  # the current build's, made when first needed
 _INHERITED: list[FontConfiguration] = []
 
 
-def fresh_font_configuration() -> None:
-    """In a forked worker, start a font configuration of its own.
+def font_configuration() -> FontConfiguration:
+    """The font configuration of the current build in this process.
 
-    The one inherited from the parent is kept alive, never collected: collecting it would
-    delete the parent's temporary font files on disk, which the two processes share.
+    Loading fonts is the slow part, so documents of one build share it; each build (and
+    each forked worker) starts a new one with `fresh_font_configuration`, so a font file
+    changed between two builds is loaded again.
     """
-    if font_configuration.cache_info().currsize:
-        _INHERITED.append(font_configuration())
-    font_configuration.cache_clear()
+    if not _FONTS:
+        _FONTS.append(FontConfiguration())
+    return _FONTS[0]
+
+
+def fresh_font_configuration() -> None:
+    """Start a new font configuration: at the start of a build, and in a forked worker.
+
+    The previous one is kept alive, never collected: in a worker, collecting the one
+    inherited from the parent would delete the parent's temporary font files on disk,
+    which the two processes share.
+    """
+    _INHERITED.extend(_FONTS)
+    _FONTS.clear()
 
 
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
-    """Lay out `document`; a resource that fails to load is an error, not a blank."""
+    """Lay out `document`; anything WeasyPrint reports as an error fails it.
+
+    WeasyPrint logs at ERROR level what it could not do (an image, SVG or stylesheet that
+    failed to load or to render) and at WARNING level what it ignored (an unsupported
+    property): the level decides, not the words of the message.
+    """
     with _captured_warnings(document.name, base_url) as warnings:
         try:
             pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
                                     url_fetcher=fetcher).render(
                 font_config=font_configuration(), presentational_hints=False)
         except FatalURLFetchingError as exc:
-            raise RenderError(f"{document.name}: {exc}") from None
+            raise RenderError(str(exc), document.name) from None
     return Rendered(document, pages, warnings, base_url)
 
 
@@ -155,13 +166,14 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
         try:
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
-                return rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
+                data = rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
                                                 pdf_identifier=_identifier(rendered))
-            data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
-                                            output_intent="device-cmyk")
+            else:
+                data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
+                                                output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
-            raise RenderError(f"{rendered.document.name}: {exc}") from None
-    return pdfx.finish(data, ticket, _identifier(rendered))
+            raise RenderError(str(exc), rendered.document.name) from None
+    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered))
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
@@ -221,19 +233,40 @@ def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, floa
         yield from _printed(child)
 
 
-def overflowing_field(rendered: Rendered) -> str | None:
-    """Name the first `data-field` element that spilled past the first page."""
+@dataclass(frozen=True)
+class Field:
+    """A poster field, as the template marks it: `data-field` and, in a list, `data-index`."""
+
+    name: str
+    index: int | None = None
+
+    @property
+    def key(self) -> tuple[str | int, ...]:
+        """Where the field is in the posters file, below the poster."""
+        return (self.name,) if self.index is None else (self.name, self.index)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.index is None else f"{self.name}[{self.index}]"
+
+
+def overflowing_field(rendered: Rendered) -> Field | None:
+    """The first marked field that spilled past the first page, or None if none did."""
     for page in rendered.pages.pages[1:]:
+        # WeasyPrint's public Page API gives links, anchors and bookmarks only; the box
+        # tree is needed to find an element continued from the first page.
         field = _first_field(page._page_box)
         if field:
             return field
     return None
 
 
-def _first_field(box: object) -> str | None:
+def _first_field(box: object) -> Field | None:
     element = getattr(box, "element", None)
     if element is not None and element.get("data-field"):
-        return element.get("data-field")
+        index = element.get("data-index")
+        return Field(element.get("data-field"),
+                     int(index) if index is not None and index.isdigit() else None)
     for child in getattr(box, "children", []) or []:
         found = _first_field(child)
         if found:
@@ -273,5 +306,11 @@ def _captured_warnings(name: str, base: Path | None) -> Iterator[list[str]]:
         logger.propagate = previous
     if errors:
         prefix = base.as_uri() + "/" if base is not None else None
-        text = "; ".join(dict.fromkeys(errors))
-        raise RenderError(f"{name}: " + (text.replace(prefix, "") if prefix else text))
+        shown = [_shortened(text.replace(prefix, "") if prefix else text)
+                 for text in dict.fromkeys(errors)]
+        raise RenderError("; ".join(shown), name)
+
+
+def _shortened(message: str, limit: int = 200) -> str:
+    """A message cut to `limit` characters (WeasyPrint quotes whole data: URLs)."""
+    return message if len(message) <= limit else message[:limit] + "…"

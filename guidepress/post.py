@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
-from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
-                           StreamObject)
+import pikepdf
+from pypdf import PdfReader
 
 from guidepress.models import Brand
 from guidepress.problems import RenderError
-
-OWNED_PATTERNS = ("guide.pdf", "guide-*.pdf", "poster-*.pdf")
-
 
 def declared_font_names(brand: Brand) -> set[str]:
     """Return the normalised family names of the brand's fonts, as PDFs name them."""
@@ -79,11 +78,11 @@ def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
         drawn = pdf_fonts(pdf)  # slow, so only to name the characters of a fallback
         font = sorted(foreign)[0]
         shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(drawn.get(font, ""))[:8])
-        raise RenderError(f"{name}: the brand's fonts cannot draw {shown}, so the system "
-                          f"font {font} was used instead; replace the character(s)")
+        raise RenderError(f"the brand's fonts cannot draw {shown}, so the system font {font} "
+                          "was used instead; replace the character(s)", name)
     missing = sorted(font for font, embedded in fonts.items() if not embedded)
     if missing:
-        raise RenderError(f"{name}: the font(s) {', '.join(missing)} are not embedded")
+        raise RenderError(f"the font(s) {', '.join(missing)} are not embedded", name)
 
 
 A4_LANDSCAPE = (841.89, 595.28)
@@ -109,45 +108,27 @@ def impose(pdf: bytes) -> bytes:
 
     Each page becomes a form XObject drawn at its place: nothing is re-parsed.
     """
-    reader = PdfReader(BytesIO(pdf))
-    writer = PdfWriter()
-    width, height = A4_LANDSCAPE
-    forms = [writer._add_object(_as_form(page, writer)) for page in reader.pages]
-    for left, right in saddle_stitch_order(len(reader.pages)):
-        side = writer.add_blank_page(width, height)
-        drawing, names = [], DictionaryObject()
-        for slot, (index, x) in enumerate(((left, 0.0), (right, width / 2))):
-            page = reader.pages[index]
-            offset_x = x + (width / 2 - float(page.mediabox.width)) / 2
-            offset_y = (height - float(page.mediabox.height)) / 2
-            names[NameObject(f"/P{slot}")] = forms[index]
-            drawing.append(f"q 1 0 0 1 {offset_x:.3f} {offset_y:.3f} cm /P{slot} Do Q")
-        side[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): names})
-        content = StreamObject()
-        content.set_data("\n".join(drawing).encode())
-        side[NameObject("/Contents")] = writer._add_object(content)
-    writer.add_metadata({k: v for k, v in (reader.metadata or {}).items()
-                         if k in ("/Title", "/Author", "/CreationDate", "/ModDate")})
-    output = BytesIO()
-    writer.write(output)
-    return output.getvalue()
-
-
-def _as_form(page: PageObject, writer: PdfWriter) -> StreamObject:
-    """A page as a form XObject of the writer, its resources copied along."""
-    form = StreamObject()
-    contents = page.get_contents()
-    form.set_data(contents.get_data() if contents is not None else b"")
-    box = page.mediabox
-    resources = page.get("/Resources") or DictionaryObject()
-    form.update({
-        NameObject("/Type"): NameObject("/XObject"),
-        NameObject("/Subtype"): NameObject("/Form"),
-        NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (box.left, box.bottom,
-                                                                    box.right, box.top)]),
-        NameObject("/Resources"): resources.get_object().clone(writer),
-    })
-    return form
+    with pikepdf.open(BytesIO(pdf)) as source, pikepdf.new() as imposed:
+        forms = [imposed.copy_foreign(pikepdf.Page(page).as_form_xobject())
+                 for page in source.pages]
+        width, height = A4_LANDSCAPE
+        for left, right in saddle_stitch_order(len(source.pages)):
+            names, drawing = pikepdf.Dictionary(), []
+            for slot, (index, x) in enumerate(((left, 0.0), (right, width / 2))):
+                llx, lly, urx, ury = (float(v) for v in source.pages[index].mediabox)
+                offset_x = x + (width / 2 - (urx - llx)) / 2 - llx
+                offset_y = (height - (ury - lly)) / 2 - lly
+                names[pikepdf.Name(f"/P{slot}")] = forms[index]
+                drawing.append(f"q 1 0 0 1 {offset_x:.3f} {offset_y:.3f} cm /P{slot} Do Q")
+            side = imposed.add_blank_page(page_size=(width, height))
+            side.Resources = pikepdf.Dictionary(XObject=names)
+            side.Contents = imposed.make_stream("\n".join(drawing).encode())
+        for key in ("/Title", "/Author", "/CreationDate", "/ModDate"):
+            if key in source.docinfo:
+                imposed.docinfo[key] = source.docinfo[key]
+        output = BytesIO()
+        imposed.save(output, deterministic_id=True)  # the same pages give the same bytes
+        return output.getvalue()
 
 
 def verify_pdf(name: str, pdf: bytes) -> None:
@@ -194,9 +175,13 @@ def _rounded(box) -> tuple[int, int]:  # noqa: ANN001 - a pypdf RectangleObject
 
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold a brand's output folder so that two builds never interleave its files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
+    """Hold a brand's output folder so that two builds never interleave its files.
+
+    The lock file sits beside the folder (`.<brand>.lock`), since the folder itself is
+    replaced whole when a build publishes it.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -218,35 +203,101 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(BytesIO(pdf)).pages)
 
 
-def publish(files: dict[str, bytes], folder: Path, planned: set[str] | None = None
-            ) -> list[Path]:
-    """Write every file atomically into `folder`; remove our outputs no longer planned.
+# --- publishing a brand's files as one unit ----------------------------------------------
+#
+# A brand's new files are written into a hidden staging folder beside output/<brand>/,
+# unchanged ones hard-linked from the current folder, and the two folders are then
+# exchanged in one system call. A reader, a crash, a full disk or Ctrl-C sees either all
+# the old files or all the new ones, never a mix.
 
-    Call it under `locked()`: temporary files left by a killed build are removed first.
+STAGING = ".{}.staging-"
+PREVIOUS = ".{}.previous-"
+
+
+def clear_leftovers(folder: Path) -> None:
+    """Remove what a killed build left beside `folder`; call it under `locked()`.
+
+    A staging folder is dropped. A previous folder is put back when the folder itself is
+    missing (a build killed between the two renames of the fallback swap).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    for stray in folder.glob(".*.tmp"):
-        stray.unlink(missing_ok=True)
-    written = [_write_atomically(folder / name, data) for name, data in files.items()]
-    keep = planned if planned is not None else set(files)
-    for pattern in OWNED_PATTERNS:
-        for old in folder.glob(pattern):
-            if old.name not in keep:
-                old.unlink()
-    return written
+    for stray in folder.parent.glob(STAGING.format(folder.name) + "*"):
+        shutil.rmtree(stray, ignore_errors=True)
+    for previous in sorted(folder.parent.glob(PREVIOUS.format(folder.name) + "*")):
+        if not folder.exists():
+            os.rename(previous, folder)
+        else:
+            shutil.rmtree(previous, ignore_errors=True)
 
 
-def _write_atomically(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextlib.contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """A new, hidden, empty folder beside `folder`, removed on leaving unless swapped in."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=STAGING.format(folder.name)))
     try:
-        os.fchmod(handle, 0o644)  # outputs are published: readable, like any new file
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        staging.chmod(0o755)  # it becomes the published folder: readable, like any new one
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # after a swap: the old files
+
+
+def put(staging: Path, name: str, source: bytes | Path) -> None:
+    """Write `source` (new bytes, or an existing file to keep) as `staging/name`."""
+    path = staging / name
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if isinstance(source, Path):
+        try:
+            os.link(source, path)  # unchanged: the same file, its date kept
+            return
+        except OSError:
+            source = source.read_bytes()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "wb") as stream:
+        os.fchmod(stream.fileno(), 0o644)  # outputs are published: readable, whatever umask
+        stream.write(source)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def swap_in(staging: Path, folder: Path) -> None:
+    """Make `staging` the new `folder` in one step; the old files end up in `staging`."""
+    for directory in sorted({p for p in staging.rglob("*") if p.is_dir()} | {staging}):
+        _fsync_directory(directory)
+    if not folder.exists():
+        os.rename(staging, folder)
+        staging.mkdir()  # so that the caller's clean-up finds what it expects
+    elif not _exchange(staging, folder):
+        # No atomic exchange on this file system: rename aside, then into place. A crash
+        # between the two leaves PREVIOUS, which clear_leftovers() puts back.
+        previous = folder.parent / (PREVIOUS.format(folder.name) + staging.name[-8:])
+        os.rename(folder, previous)
+        os.rename(staging, folder)
+        os.rename(previous, staging)
+    _fsync_directory(folder.parent)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Exchange two paths atomically (Linux renameat2); False when the system cannot."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    number = ctypes.get_errno()
+    if number in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(number, os.strerror(number), str(second))
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

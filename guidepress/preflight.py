@@ -172,7 +172,7 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     try:
         post.check_fonts(subject, data, post.declared_font_names(brand))
     except RenderError as exc:
-        report.findings.append(Finding("error", subject, str(exc).split(": ", 1)[1]))
+        report.findings.append(Finding("error", subject, exc.detail))
     base = name.rsplit("/", 1)[-1]
     for_print = post.profile_of(base) == "print"
     reader = PdfReader(BytesIO(data))

@@ -1,4 +1,5 @@
-"""Errors that name the file, the line and the key, shared by every stage."""
+"""What can stop a build, shared by every stage: input errors that name the file, the line
+and the key; documents that could not be produced; and the one list a build reports."""
 
 from __future__ import annotations
 
@@ -28,4 +29,43 @@ class InputErrors(Exception):
 
 
 class RenderError(Exception):
-    """A document could not be produced although its inputs were valid."""
+    """A document could not be produced although its inputs were valid.
+
+    `subject` names the output when the raiser knows it, and `detail` says why, so that
+    callers never need to take the message apart.
+    """
+
+    def __init__(self, detail: str, subject: str = "") -> None:
+        self.subject = subject
+        self.detail = detail
+        super().__init__(f"{subject}: {detail}" if subject else detail)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that stopped (part of) a build, reported once.
+
+    `brand` is the brand it keeps from being published; `where` is what failed: a target
+    ("default/fr poster stade"), the brand itself, or its proof sheet. `input` is set when
+    the cause is bad input, located in its file: such a problem makes the exit code 2.
+    """
+
+    brand: str
+    where: str
+    message: str
+    input: InputError | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    @classmethod
+    def from_input(cls, brand: str, where: str, error: InputError) -> Problem:
+        """A problem caused by bad input, told with its file, line and key."""
+        return cls(brand, where, str(error), error)
+
+
+def exit_code(problems: list[Problem]) -> int:
+    """0 when nothing went wrong, 2 when any input was bad, 1 for any other failure."""
+    if any(problem.input is not None for problem in problems):
+        return 2
+    return 1 if problems else 0

@@ -56,17 +56,19 @@ def _status(status: str) -> str:
 
 
 def summary(outcome: Outcome, output: Path) -> None:
-    """Print what the build did in counts that add up: every document of the run is either
-    built, up to date or failed, and the files written are counted apart."""
+    """Print what the build did in counts that add up: every document of the run is built,
+    up to date or failed; files and brands not published are counted apart."""
     console = Console()
-    failed = max(outcome.targets - outcome.built - outcome.skipped, 0)
-    if outcome.built == 0 and not outcome.failures and outcome.skipped:
+    if outcome.built == 0 and not outcome.problems and outcome.skipped and not outcome.written:
         console.print(_("up to date: {count} documents unchanged ({seconds} s)").format(
             count=outcome.skipped, seconds=f"{outcome.seconds:.2f}"))
     rows = [(_("documents in this run"), str(outcome.targets)),
             (pgettext("summary", "built"), str(outcome.built)),
             (_("up to date (not rebuilt)"), str(outcome.skipped)),
-            (pgettext("summary", "failed"), str(failed)), (_("files written"), str(len(outcome.written))),
+            (pgettext("summary", "failed"), str(outcome.failed)),
+            (_("files written"), str(len(outcome.written))),
+            (_("files removed"), str(len(outcome.removed))),
+            (_("brands not published"), str(len({p.brand for p in outcome.problems}))),
             (_("time"), f"{outcome.seconds:.1f} s")]
     if console.is_terminal:
         table = Table(title=_("Build summary"), show_edge=False)
@@ -86,6 +88,3 @@ def summary(outcome: Outcome, output: Path) -> None:
             warnings=ngettext("{count} warning", "{count} warnings", warnings).format(
                 count=warnings),
             path=output / slug / "preflight.txt"))
-        if report.errors:
-            print(_("  because of these errors, the files of {brand} were not replaced").format(
-                brand=slug))

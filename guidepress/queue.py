@@ -124,7 +124,7 @@ class Runner:
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
 
     def __call__(self, project: Project, to_render: list[tuple[Target, str]], jobs: int,
-                 limits: workers.Limits) -> Iterator[workers.Outcome]:
+                 limits: workers.Limits) -> Iterator[workers.Result]:
         if not to_render:
             return
         connection = connect(self.url)
@@ -192,7 +192,7 @@ class Runner:
         return {job.id: index for job, (index, _, _) in zip(jobs, waiting)}
 
     def _collect(self, queue: Queue, pending: dict[str, int],
-                 targets: dict[int, tuple[Target, str]]) -> Iterator[workers.Outcome]:
+                 targets: dict[int, tuple[Target, str]]) -> Iterator[workers.Result]:
         started = time.monotonic()
         while pending:
             time.sleep(POLL_SECONDS)
@@ -212,32 +212,32 @@ class Runner:
                 yield self._finished(index, target, inputs, job, status, seconds)
 
     def _finished(self, index: int, target: Target, inputs: str, job: Job | None,
-                  status: JobStatus | None, seconds: float) -> workers.Outcome:
+                  status: JobStatus | None, seconds: float) -> workers.Result:
         if status == JobStatus.FINISHED:
             result = job.return_value() or {}
             if result.get("status") == "input":
-                return workers.Outcome(index, input_errors=[
+                return workers.Result(index, input_errors=[
                     InputError(**error) for error in result.get("errors", [])],
                     seconds=seconds)
             stored = self._stored(inputs)
             if stored is None:
-                return workers.Outcome(index, failure="the worker said it was done, but its "
+                return workers.Result(index, failure="the worker said it was done, but its "
                                        "outputs are not in the storage: do the workers use "
                                        "the same --storage as this command?", seconds=seconds)
             return _from_storage(index, target, stored,
                                  float(stored.record.get("seconds", seconds)))
         if job is None:
-            return workers.Outcome(index, failure="the job disappeared from the queue",
+            return workers.Result(index, failure="the job disappeared from the queue",
                                    seconds=seconds)
-        return workers.Outcome(index, failure=_failure(job, status), seconds=seconds)
+        return workers.Result(index, failure=_failure(job, status), seconds=seconds)
 
 
 def _from_storage(index: int, target: Target, stored: Stored, seconds: float
-                  ) -> workers.Outcome:
+                  ) -> workers.Result:
     """A worker's outputs as the local pool would have returned them."""
     unexpected = set(stored.files) - set(target.names)
     if unexpected:  # never publish a name this target does not make
-        return workers.Outcome(index, failure=f"the storage holds unexpected files for "
+        return workers.Result(index, failure=f"the storage holds unexpected files for "
                                f"{target.label}: {', '.join(sorted(unexpected))}")
     record = stored.record
     produced = kit.Produced({name: stored.files[name] for name in target.names
@@ -246,7 +246,7 @@ def _from_storage(index: int, target: Target, stored: Stored, seconds: float
                             [kit.preflight.Finding(*finding)
                              for finding in record.get("findings", [])],
                             list(record.get("checked", [])))
-    return workers.Outcome(index, value=produced, seconds=seconds,
+    return workers.Result(index, value=produced, seconds=seconds,
                            peak_rss_mb=float(record.get("peak_rss_mb", 0.0)))
 
 
@@ -378,7 +378,7 @@ def render_job(request: dict) -> dict:
 
 
 def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
-            ) -> workers.Outcome:
+            ) -> workers.Result:
     meta = snapshot.extract(data, root)
     if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
         raise snapshot.SnapshotError("the snapshot is not the one of this job's brand")
@@ -393,17 +393,17 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
     try:
         editions = kit.prepare(project, [job.brand], [job.lang], job.printer)
     except InputErrors as exc:
-        return workers.Outcome(0, input_errors=exc.errors)
+        return workers.Result(0, input_errors=exc.errors)
     edition = editions[0]
     # The profile the submitter hashed, from the snapshot, whatever this machine has.
     edition = dataclasses.replace(edition, ticket=edition.ticket.model_copy(
         update={"icc_profile": icc}))
     if snapshot.installed_font_digests(edition) != meta.get("installed_fonts"):
-        return workers.Outcome(0, failure="the brand's installed font files differ on this "
+        return workers.Result(0, failure="the brand's installed font files differ on this "
                                "worker; install the same font packages everywhere")
     target = next((t for t in plan([edition]) if target_key(t) == job.target), None)
     if target is None:
-        return workers.Outcome(0, failure=f"{job.brand}/{job.lang} has no {job.target}")
+        return workers.Result(0, failure=f"{job.brand}/{job.lang} has no {job.target}")
     limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
     return next(workers.run([functools.partial(kit.render_target, project, target)], 1,
                             limits, initializer=pdf.fresh_font_configuration))

@@ -8,6 +8,7 @@ Brand colours, fonts and print settings reach CSS only through `brand_stylesheet
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 import types
@@ -45,11 +46,6 @@ class Document:
     kind: str
 
 
-def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
-    """Return the Jinja environment of one brand: its overrides first, then the defaults."""
-    return _environment(templates.resolve(), brand.folder / "templates")
-
-
 class _FolderLoader(FileSystemLoader):
     """Serve templates that are regular files inside the folder, of bounded size.
 
@@ -76,9 +72,14 @@ class _FolderLoader(FileSystemLoader):
                 lambda: path.exists() and path.stat().st_mtime == mtime)
 
 
-@lru_cache(maxsize=64)
-def _environment(templates: Path, brand_templates: Path) -> ImmutableSandboxedEnvironment:
-    default = _FolderLoader(templates, "templates")
+def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
+    """Return a new Jinja environment for one brand: its overrides first, then the defaults.
+
+    Not cached here: a build makes one per brand and keeps it for that build only, so a
+    template a brand adds between two builds (under `watch`) is found.
+    """
+    default = _FolderLoader(templates.resolve(), "templates")
+    brand_templates = brand.folder / "templates"
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
     if brand_templates.is_dir():
         loaders.append(_FolderLoader(brand_templates,
@@ -211,7 +212,8 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
                                     (files.bold_italic, 700, "italic")):
             if path is not None:
                 source = (f'url("{path.as_uri()}")' if embed_text is None else
-                          f'url("{_woff2_subset(path, embed_text)}") format("woff2")')
+                          f'url("{_woff2_subset(path.read_bytes(), embed_text)}") '
+                          'format("woff2")')
                 rules.append(f'@font-face {{ font-family: "{face.family}"; src: {source}; '
                              f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
     colours = brand.colours
@@ -247,10 +249,10 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
     return Markup("\n".join(rules))  # built from validated values only
 
 
-@lru_cache(maxsize=32)
-def _woff2_subset(path: Path, text: str) -> str:
+@lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
+def _woff2_subset(font_data: bytes, text: str) -> str:
     """A font reduced to the characters of `text`, as a WOFF2 data: URL."""
-    font = TTFont(path, recalcTimestamp=False)  # same inputs, same bytes
+    font = TTFont(io.BytesIO(font_data), recalcTimestamp=False)  # same inputs, same bytes
     subsetter = subset.Subsetter(subset.Options(flavor="woff2", layout_features=["*"]))
     subsetter.populate(text=text + text.upper() + " -–—’«»…")  # text-transform: uppercase
     subsetter.subset(font)
@@ -278,33 +280,46 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
     return Document("web/index.html", html, "web")
 
 
-@lru_cache(maxsize=256)
 def cmyk(colour: str, icc_profile: Path) -> str:
     """Convert an sRGB colour to the printer's CMYK, as a CSS `device-cmyk()` value."""
     channels = cmyk_channels(ImageColor.getrgb(colour)[:3], icc_profile)
     return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in channels) + ")"
 
 
-@lru_cache(maxsize=1024)
 def cmyk_channels(rgb: tuple[int, ...], icc_profile: Path) -> tuple[int, ...]:
     """An sRGB colour in the printer's CMYK, 0-255 per ink: the one conversion of print.
 
     CSS colours, and the logos' colours in the pdf stage, all go through it.
     """
-    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), tuple(rgb)),
-                                    cmyk_transform(icc_profile))
+    return _cmyk_channels(tuple(rgb), _digest(icc_profile), icc_profile)
+
+
+def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
+    """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
+    return _cmyk_transform(_digest(icc_profile), icc_profile)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# The two caches below are keyed by the profile's content (its sha256), never by its
+# name alone: a profile changed between two builds (under `watch`) is used.
+@lru_cache(maxsize=1024)
+def _cmyk_channels(rgb: tuple[int, ...], digest: str, icc_profile: Path) -> tuple[int, ...]:
+    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb),
+                                    _cmyk_transform(digest, icc_profile))
     return tuple(pixel.getpixel((0, 0)))
 
 
-@lru_cache(maxsize=8)
-def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
-    """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
+@lru_cache(maxsize=4)
+def _cmyk_transform(digest: str, icc_profile: Path) -> ImageCms.ImageCmsTransform:
     return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
                                    ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64)  # a function of its arguments alone: no file is read
 def qr_code(target: str, for_print: bool, colour: str) -> str:
     """A QR code as an SVG data: URL, drawn in black ink alone for print."""
     svg = segno.make(target, error="m").svg_inline(scale=1, border=0, dark="#000",

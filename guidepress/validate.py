@@ -7,6 +7,7 @@ file and line of the offending key.
 from __future__ import annotations
 
 import difflib
+import io
 import types
 import typing
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import tinycss2
 from fontTools.ttLib import TTFont
 from pydantic import BaseModel, ValidationError
 
-from guidepress import models
+from guidepress import models, stylesheets
 from guidepress.i18n import N_, _, ngettext
 from guidepress.load import (FileRefused, KeyPath, SourceFile, format_key, load_yaml,
                              read_regular_file)
@@ -82,6 +83,10 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
         _check_contrast(source, brand_file.colours, errors)
         families = [face.family for face in brand_file.fonts.families]
         errors += check_brand_templates(project, folder / "templates", families)
+        for path, found in stylesheets.check_brand_css(folder / "templates").items():
+            display = path.relative_to(project).as_posix()
+            errors += [InputError(display, problem.line, "", problem.message)
+                       for problem in found]
     if errors:
         raise InputErrors(errors)
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
@@ -347,10 +352,14 @@ def _validate_source(source: SourceFile, model: type[M], errors: list[InputError
     return validated
 
 
-@lru_cache(maxsize=32)
 def font_characters(path: Path) -> frozenset[int]:
     """Return the code points a font file can draw."""
-    with TTFont(path, lazy=True) as font:
+    return _font_characters(path.read_bytes())
+
+
+@lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
+def _font_characters(data: bytes) -> frozenset[int]:
+    with TTFont(io.BytesIO(data), lazy=True) as font:
         return frozenset(font.getBestCmap())
 
 

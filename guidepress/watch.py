@@ -109,9 +109,7 @@ def build_once(project: kit.Project, slug: str, langs: list[str] | None,
         return "\n".join(str(error) for error in exc.errors)
     except RenderError as exc:
         return str(exc)
-    problems = [f"{label}: {message}" for label, message in outcome.failures]
-    problems += [str(error) for error in outcome.input_errors]
-    return "\n".join(problems) or None
+    return "\n".join(str(problem) for problem in outcome.problems) or None
 
 
 def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path,

@@ -37,8 +37,8 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass
-class Outcome:
-    """What a call returned, or why it failed."""
+class Result:
+    """What one call returned, or why it failed."""
 
     index: int
     value: Any = None
@@ -53,7 +53,7 @@ class Outcome:
 
 
 def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
-        initializer: Callable[[], None] | None = None) -> Iterator[Outcome]:
+        initializer: Callable[[], None] | None = None) -> Iterator[Result]:
     """Run each call in a forked worker, `jobs` at a time; yield outcomes as they finish.
 
     `initializer` runs first in each worker, for state that must not be shared.
@@ -82,7 +82,7 @@ def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
                 process.kill()
                 process.join()
                 del running[connection]
-                yield Outcome(index, failure=failure, seconds=time.monotonic() - started)
+                yield Result(index, failure=failure, seconds=time.monotonic() - started)
 
 
 def memory_failure(limits: Limits) -> str:
@@ -114,7 +114,7 @@ def _resident_mb(pid: int) -> float:
 
 
 def _collect(index: int, connection: Connection, process: Any, started: float,
-             limits: Limits) -> Outcome:
+             limits: Limits) -> Result:
     try:
         kind, payload, peak = connection.recv()
     except EOFError:
@@ -122,14 +122,14 @@ def _collect(index: int, connection: Connection, process: Any, started: float,
         code = process.exitcode
         reason = (_("killed by signal {number}").format(number=-code) if code and code < 0
                   else _("exit code {number}").format(number=code))
-        return Outcome(index, failure=_("the worker stopped without an answer ({reason}; the "
+        return Result(index, failure=_("the worker stopped without an answer ({reason}; the "
                                         "memory limit may have been reached)").format(
                                             reason=reason),
                        seconds=time.monotonic() - started)
     finally:
         connection.close()
     process.join()
-    outcome = Outcome(index, seconds=time.monotonic() - started, peak_rss_mb=peak)
+    outcome = Result(index, seconds=time.monotonic() - started, peak_rss_mb=peak)
     if peak > limits.memory_mb:  # went over between two checks: its result is not kept
         kind, payload = "render", memory_failure(limits)
     if kind == "ok":

@@ -37,6 +37,8 @@ TODAY = datetime.date.today()
 COLOURS = ["#1F4E79", "#0F5E59", "#5B2C6F", "#7B241C", "#1B4F72", "#186A3B", "#6E2C00",
            "#283747", "#4A235A", "#0E6251"]
 
+TODAY = datetime.date.today()  # the bench measures time, not statistic ages
+
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_N", 20))
@@ -84,7 +86,7 @@ def build_vs_raw(project: Path, work: Path) -> tuple[float, float, float]:
     outcome = kit.build(guidepress, ["default"], None, work / "cold", jobs=1, force=True,
                         today=TODAY)
     cold = time.perf_counter() - started
-    assert not outcome.failures, outcome.failures
+    assert not outcome.problems, outcome.problems
     documents = work / "html"
     documents.mkdir()
     for edition in kit.prepare(guidepress, ["default"], None):
@@ -119,7 +121,7 @@ def batch(project: Path, work: Path, count: int) -> tuple[float, float, kit.Outc
         outcome = kit.build(guidepress, slugs, None, work / f"batch-{jobs}", jobs=jobs,
                             force=True, today=TODAY)
         timings.append(time.perf_counter() - started)
-        assert not outcome.failures, outcome.failures
+        assert not outcome.problems, outcome.problems
     pages = sum(len(PdfReader(p).pages) for p in (work / "batch-2").glob("*/*/*.pdf"))
     return timings[0], timings[1], outcome, pages
 

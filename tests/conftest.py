@@ -1,4 +1,8 @@
-"""Each kit is rendered once per test run; the tests only open the PDFs it produced."""
+"""Each kit is rendered once per test run; the tests only open the PDFs it produced.
+
+Helpers shared by several test files live here too: `edit` and `problems` to break an
+input and read the errors, and `EDITIONS`, every (brand, language) the demo builds.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from guidepress import i18n, kit
+from guidepress.problems import InputErrors
 
 # The tests written before the French interface check the English wording: they run in
 # English (subprocesses too); tests of the French messages choose French explicitly.
@@ -18,8 +23,31 @@ i18n.set_language("en")
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")
+EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
+            ("gh-port-lumiere", "en")]
 # The day every test build pretends to run on: statistic ages never depend on the real date.
 TODAY = datetime.date(2026, 11, 29)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file by `new`; `old` must be there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(project: Path, brand: str = "default", langs: list[str] | None = None) -> list[str]:
+    """The input errors that validating one brand reports, as printed."""
+    with pytest.raises(InputErrors) as caught:
+        kit.prepare(kit.Project(project), [brand], langs or ["fr"])
+    return [str(error) for error in caught.value.errors]
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the project's inputs that a test may break."""
+    for name in ("content", "brands", "templates", "printers"):
+        shutil.copytree(ROOT / name, destination / name)
+    return destination
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +60,11 @@ def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """Build both demo brands, every language they declare, into a temporary output/."""
     output = tmp_path_factory.mktemp("output")
     outcome = kit.build(project, list(BRANDS), None, output, today=TODAY)
-    assert outcome.failures == [] and outcome.input_errors == []
+    assert outcome.problems == []
     return output
 
 
 @pytest.fixture
 def scratch_project(tmp_path: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
-    for name in ("content", "brands", "templates", "printers"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_project(tmp_path)

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
+from conftest import TODAY
 from guidepress import cli, kit, render
 
 
@@ -28,6 +30,16 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
     editions = kit.prepare(kit.Project(scratch_project), ["chu-exemple"], None)
     assert [e.guide.lang for e in editions] == ["fr", "en"]
     assert editions[0].brand.name == "CHU de l’Exemple-sur-Mer"
+    # And it builds, as the next steps say: every output of one language, checked.
+    output = scratch_project / "output"
+    outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output,
+                        today=TODAY)
+    assert outcome.problems == [] and outcome.built == outcome.targets == 9
+    folder = output / "chu-exemple/fr"
+    assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[0].guide.posters)
+    cover = PdfReader(folder / "guide-screen.pdf").pages[0].extract_text()
+    assert "CHU de l’Exemple-sur-Mer" in " ".join(cover.split())
+    assert (output / "chu-exemple/proof.pdf").is_file()
 
 
 @pytest.mark.parametrize("slug, name, message", [
@@ -62,8 +74,6 @@ def test_qr_code_points_to_the_intranet_in_black_ink_for_print(project: kit.Proj
 
 @pytest.mark.parametrize("brand", ["default", "gh-port-lumiere"])
 def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: str) -> None:
-    from pypdf import PdfReader
-
     reader = PdfReader(built / brand / "proof.pdf")
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Épreuve à valider" in text and "Bon à tirer" in text and "Signature" in text

@@ -38,7 +38,7 @@ def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
                                                         project: kit.Project) -> None:
     before = {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")}
     outcome = kit.build(project, list(BRANDS), None, built, today=TODAY)
-    assert (outcome.built, outcome.failures) == (0, [])
+    assert (outcome.built, outcome.problems) == (0, [])
     assert outcome.skipped == outcome.targets > 20
     assert outcome.seconds < 5
     assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")} == before
@@ -76,14 +76,14 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
     code = cli.main(["--project", str(scratch_project), "--all-brands", "--output",
                      str(scratch_project / "output"), "--jobs", "2"])
     captured = capsys.readouterr()
-    assert code == 1
-    assert ("FAILED gh-port-lumiere: 1 problem in the input; this brand was not built"
-            in captured.err)
-    assert ('brands/gh-port-lumiere/brand.yaml:11: colours.primary: "teal" is not a colour'
-            in captured.err)
+    assert code == 2  # bad input, even though the other brand was built
+    assert captured.err.count("FAILED") == 1
+    assert ('FAILED gh-port-lumiere: brands/gh-port-lumiere/brand.yaml:11: colours.primary: '
+            '"teal" is not a colour' in captured.err)
     assert "/9] built default/fr booklet" in captured.err
     # Counts that add up: the rejected brand is no document of the run, it is named apart.
-    assert ("summary: documents in this run 9, built 9, up to date (not rebuilt) 0, failed 0, "
-            "files written" in captured.out)
+    assert ("summary: documents in this run 9, built 9, up to date (not rebuilt) 0, failed 0,"
+            in captured.out)
+    assert "brands not published 1" in captured.out
     assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()

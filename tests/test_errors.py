@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import edit, problems
 from guidepress import cli, kit, render, validate
 from guidepress.problems import InputErrors
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def problems(project: Path, brand: str = "default", langs: list[str] | None = None) -> list[str]:
-    with pytest.raises(InputErrors) as caught:
-        kit.prepare(kit.Project(project), [brand], langs or ["fr"])
-    return [str(error) for error in caught.value.errors]
 
 
 BRAND = "brands/default/brand.yaml"

@@ -221,8 +221,8 @@ def test_busy_port_is_told_without_traceback(scratch_project: Path,
 
 
 @pytest.mark.parametrize(("raised", "expected"), [
-    (KeyboardInterrupt(), "interrompu : rien n’a été écrit, output/ garde ses fichiers "
-     "précédents\n"),
+    (KeyboardInterrupt(), "interrompu : chaque marque pas encore publiée garde ses fichiers "
+     "précédents dans {project}/output\n"),
     (OSError(errno.ENOSPC, "No space left on device", "/out/default/fr/guide.pdf"),
      "le disque est plein (écriture de /out/default/fr/guide.pdf) : libérez de la place puis "
      "relancez la même commande\n"),
@@ -239,7 +239,7 @@ def test_interruptions_and_system_refusals_are_told_in_words(
     monkeypatch.setattr(kit, "build", refuse)
     code = cli.main(["--ui-lang", "fr", "--project", str(scratch_project)])
     assert code == (130 if isinstance(raised, KeyboardInterrupt) else 1)
-    assert capsys.readouterr().err == expected
+    assert capsys.readouterr().err == expected.format(project=scratch_project.resolve())
 
 
 def test_wrong_interpreter_names_the_command_to_run(tmp_path: Path) -> None:
@@ -287,15 +287,14 @@ def test_the_summary_adds_up_in_french(tmp_path: Path, capsys: pytest.CaptureFix
         preflight.Finding("error", "default/fr/guide-print.pdf", "x"),
         preflight.Finding("warning", "default/fr/guide-print.pdf", "y"),
         preflight.Finding("warning", "default/fr/guide-print.pdf", "z")])
-    outcome = kit.Outcome(built=9, skipped=0, targets=25, seconds=12.34,
-                          failures=[(f"doc {n}", "boom") for n in range(16)],
+    outcome = kit.Outcome(built=9, skipped=0, failed=16, targets=25, seconds=12.34,
                           reports={"default": report})
     progress.summary(outcome, tmp_path)
     assert capsys.readouterr().out.splitlines() == [
         "bilan : documents de cette fabrication 25, fabriqués 9, à jour (non refabriqués) 0, "
-        "en échec 16, fichiers écrits 0, durée 12.3 s",
-        f"vérification default : 1 erreur, 2 avertissements ; voir {tmp_path}/default/preflight.txt",
-        "  à cause de ces erreurs, les fichiers de default n’ont pas été remplacés"]
+        "en échec 16, fichiers écrits 0, fichiers supprimés 0, marques non publiées 0, "
+        "durée 12.3 s",
+        f"vérification default : 1 erreur, 2 avertissements ; voir {tmp_path}/default/preflight.txt"]
 
 
 def test_preflight_report_and_proof_levels_in_french() -> None:

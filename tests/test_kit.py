@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, ROOT
+from conftest import BRANDS, EDITIONS, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
-EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
-            ("gh-port-lumiere", "en")]
 
 
 def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
@@ -124,7 +122,8 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
         assert post.unembedded_fonts(data) == []
 
 
-def test_brands_differ_in_fonts_and_colours(built: Path) -> None:
+def test_brands_differ_in_fonts(built: Path) -> None:
+    """Colours are measured in test_honest_tests.py."""
     default = post.pdf_fonts((built / "default/fr/guide-print.pdf").read_bytes())
     other = post.pdf_fonts((built / "gh-port-lumiere/fr/guide-print.pdf").read_bytes())
     assert all(f.startswith("Atkinson") for f in default)

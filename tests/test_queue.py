@@ -153,7 +153,7 @@ def local_build(batch_project: Path, tmp_path_factory: pytest.TempPathFactory) -
     output = tmp_path_factory.mktemp("local")
     outcome = kit.build(kit.Project(batch_project), BRANDS, ["fr"], output, jobs=2,
                         today=TODAY)
-    assert outcome.failures == [] and outcome.built == 6 * 4
+    assert outcome.problems == [] and outcome.built == 6 * 4
     return output
 
 
@@ -297,7 +297,7 @@ def test_a_job_that_fails_twice_fails_alone(batch_project: Path, queued, redis_u
                             tmp_path, today=TODAY, runner=runner)
     finally:
         shutil.rmtree(batch_project / "brands" / "ch-perdu")
-    failed = dict(outcome.failures)
+    failed = {problem.where: problem.message for problem in outcome.problems}
     assert sorted(failed) == ["ch-perdu/fr booklet", "ch-perdu/fr poster qui-prevenir",
                               "ch-perdu/fr poster stade", "ch-perdu/fr web page"]
     assert re.fullmatch(r"the inputs snapshot [0-9a-f]{12} is not in the storage \S+ "

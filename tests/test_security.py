@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from conftest import edit, problems
 from guidepress import cli, kit, post, workers
 from guidepress.load import load_yaml
 from guidepress.problems import InputErrors
@@ -24,18 +25,6 @@ from guidepress.problems import InputErrors
 BRAND = "brands/default/brand.yaml"
 SECTION = "content/fr/sections/01-reseaux-sociaux.yaml"
 LOGO = 'file: "logo.svg"'
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def problems(project: Path) -> list[str]:
-    with pytest.raises(InputErrors) as caught:
-        kit.prepare(kit.Project(project), ["default"], ["fr"])
-    return [str(error) for error in caught.value.errors]
 
 
 def logo_problem(project: Path, name: str, content: bytes) -> list[str]:
@@ -324,35 +313,55 @@ def test_35_a_document_over_its_memory_limit_fails_alone() -> None:
     assert outcomes[1].value == "fine"
 
 
-def test_36_an_interrupted_write_keeps_the_previous_file(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    post.publish({"guide-print.pdf": b"%PDF-good"}, tmp_path)
+def publish_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Publish a brand folder the way a build does: staged, then swapped in."""
+    with post.locked(folder):
+        post.clear_leftovers(folder)
+        with post.staged(folder) as staging:
+            for name, data in files.items():
+                post.put(staging, name, data)
+            post.swap_in(staging, folder)
 
-    def interrupted(*args: object) -> None:
-        raise KeyboardInterrupt
 
-    monkeypatch.setattr(post.os, "replace", interrupted)
+def test_36_an_interrupted_publish_keeps_the_previous_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "default"
+    publish_files(folder, {"fr/guide-print.pdf": b"%PDF-good", "proof.pdf": b"%PDF-old proof"})
+    real_put = post.put
+
+    def interrupted(staging: Path, name: str, source: bytes | Path) -> None:
+        if name == "proof.pdf":  # the new PDF is written; Ctrl-C before the proof sheet
+            raise KeyboardInterrupt
+        real_put(staging, name, source)
+
+    monkeypatch.setattr(post, "put", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        post.publish({"guide-print.pdf": b"%PDF-new"}, tmp_path)
-    assert (tmp_path / "guide-print.pdf").read_bytes() == b"%PDF-good"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["guide-print.pdf"]
+        publish_files(folder, {"fr/guide-print.pdf": b"%PDF-new", "proof.pdf": b"%PDF-new proof"})
+    assert (folder / "fr/guide-print.pdf").read_bytes() == b"%PDF-good"
+    assert (folder / "proof.pdf").read_bytes() == b"%PDF-old proof"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".default.lock", "default"]
 
 
-def test_37_temporary_files_of_a_killed_build_are_cleaned(tmp_path: Path) -> None:
-    (tmp_path / ".guide-print.pdf.abc123.tmp").write_bytes(b"%PDF-half")
-    with post.locked(tmp_path):
-        post.publish({"guide-print.pdf": b"%PDF-good"}, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "guide-print.pdf"]
+def test_37_what_a_killed_build_left_is_cleaned(tmp_path: Path) -> None:
+    # killed while staging: a half-written staging folder
+    (tmp_path / ".default.staging-abc123/fr").mkdir(parents=True)
+    (tmp_path / ".default.staging-abc123/fr/guide-print.pdf").write_bytes(b"%PDF-half")
+    # killed between the two renames of the fallback swap: the folder is aside
+    (tmp_path / ".default.previous-xyz").mkdir()
+    (tmp_path / ".default.previous-xyz/proof.pdf").write_bytes(b"%PDF-good proof")
+    with post.locked(tmp_path / "default"):
+        post.clear_leftovers(tmp_path / "default")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".default.lock", "default"]
+    assert (tmp_path / "default/proof.pdf").read_bytes() == b"%PDF-good proof"
 
 
 def test_38_two_builds_never_interleave_a_brand_folder(tmp_path: Path) -> None:
     order: list[str] = []
 
     def writer(name: str) -> None:
-        with post.locked(tmp_path):
+        with post.locked(tmp_path / "default"):
             order.append(f"{name} in")
             time.sleep(0.3)
-            post.publish({"guide-print.pdf": f"%PDF-{name}".encode()}, tmp_path)
             order.append(f"{name} out")
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b")]

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import EDITIONS, ROOT
 from guidepress import validate
 
-EDITIONS = [("default", "fr"), ("default", "en"), ("gh-port-lumiere", "fr"),
-            ("gh-port-lumiere", "en")]
 
 
 class Page(HTMLParser):
