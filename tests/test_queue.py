@@ -320,7 +320,8 @@ def test_ctrl_c_cancels_the_queued_jobs(batch_project: Path, queued, redis_url: 
     submitter.wait(60)
     stderr = log.read_text()
     assert submitter.returncode == 130
-    assert "interrupted: nothing was written" in stderr and "jobs were cancelled" in stderr
+    assert ("interrupted: every brand not yet published keeps its previous files" in stderr
+            and "jobs were cancelled" in stderr)
     assert "Traceback" not in stderr
     assert jobs.count == 0
     assert len(jobs.canceled_job_registry) >= 10
@@ -333,7 +334,7 @@ def test_an_unreachable_queue_is_a_clear_error(batch_project: Path, tmp_path: Pa
     result = subprocess.run(_submit(batch_project, tmp_path / "output", "--queue", url,
                                     "--force"), capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
-    assert re.search(r"could not produce the documents; no PDF was written: cannot reach "
+    assert re.search(r"could not produce the documents; nothing was written: cannot reach "
                      r"the queue at redis://:\*\*\*@127\.0\.0\.1:\d+/0: .*Connection "
                      r"refused; is redis-server running there\?", result.stderr)
     assert PASSWORD not in result.stderr + result.stdout and "Traceback" not in result.stderr
