@@ -2,7 +2,7 @@
 VENV := .venv
 READY := $(VENV)/.ready
 
-.PHONY: build test setup clean bench check-min
+.PHONY: build test setup clean bench check-min doc-images
 
 build: $(READY)
 	$(VENV)/bin/python build.py
@@ -33,3 +33,7 @@ check-min: $(READY)
 
 bench: $(READY)
 	$(VENV)/bin/python scripts/bench.py $(N)
+
+# The pictures of docs/ecrire-un-guide.md, drawn from the real templates.
+doc-images: $(READY)
+	$(VENV)/bin/python scripts/doc_images.py

@@ -36,22 +36,29 @@ def parser() -> argparse.ArgumentParser:
     """Describe the command line, in the interface language (set before this is called)."""
     p = argparse.ArgumentParser(prog="build.py", description=_("Build branded print kits."))
     p.add_argument("command", nargs="?",
-                   choices=("build", "check", "new-brand", "watch", "worker"),
+                   choices=("build", "check", "new-brand", "new-guide", "watch", "worker"),
                    default="build", help=_("build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
-                   "watch rebuilds on every change and serves a preview page; worker takes "
-                   "jobs from --queue"))
+                   "new-guide SLUG starts a guide; watch rebuilds on every change and serves "
+                   "a preview page; worker takes jobs from --queue"))
     p.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None,
                    help=_("language of the messages (default: GUIDEPRESS_LANG, then the "
                           "system's locale, then French)"))
     p.add_argument("--port", type=int, default=8000, help=_("with watch: the preview's port"))
-    p.add_argument("slug", nargs="?", help=_("with new-brand: the new brand's folder name"))
+    p.add_argument("slug", nargs="?",
+                   help=_("with new-brand or new-guide: the new brand's or guide's folder name"))
     p.add_argument("--name", help=_("with new-brand: the establishment's full name"))
+    p.add_argument("--title", help=_("with new-guide: the guide's title"))
     which = p.add_mutually_exclusive_group()
     which.add_argument("--brand", default=DEFAULT_BRAND,
                        help=_("brand folder name under brands/"))
     which.add_argument("--all-brands", action="store_true",
                        help=_("every folder under brands/"))
+    guides = p.add_mutually_exclusive_group()
+    guides.add_argument("--guide", action="append", metavar="GUIDE",
+                        help=_("guide folder name under content/ (repeatable)"))
+    guides.add_argument("--all-guides", action="store_true",
+                        help=_("every guide each brand enables (the default)"))
     p.add_argument("--lang", action="append", choices=("fr", "en"),
                    help=_("language to build (repeatable); default: the brand's languages"))
     p.add_argument("--printer", help=_("printer ticket under printers/ (default: the brand's)"))
@@ -136,11 +143,13 @@ def _run(args: argparse.Namespace) -> int:
     project = kit.Project(args.project.resolve())
     if args.command == "new-brand":
         return _new_brand(project, args)
+    if args.command == "new-guide":
+        return _new_guide(project, args)
     if args.command == "watch":
         from guidepress.watch import watch  # only this command needs watchfiles
 
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
-              args.port, today=args.today)
+              args.port, today=args.today, guides=args.guide)
         return 0
     if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
         print(_("--queue: give the queue's address as redis://[:password@]host:port/db"),
@@ -158,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
                                 args.max_statistic_age, args.jobs,
                                 workers.Limits(args.timeout, args.memory), args.force,
                                 on_progress=display.update, today=args.today,
-                                runner=_runner(args))
+                                guides=args.guide, runner=_runner(args))
     except InputErrors as exc:
         print(i18n.ngettext("{count} problem in the input; nothing was written:",
                             "{count} problems in the input; nothing was written:",
@@ -232,10 +241,30 @@ def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_guide(project: kit.Project, args: argparse.Namespace) -> int:
+    if not args.slug or not args.title:
+        print(_('usage: .venv/bin/python build.py new-guide <slug> --title "<guide title>"'),
+              file=sys.stderr)
+        return 2
+    try:
+        scaffold.new_guide(project.root, args.slug, args.title, args.today)
+    except ValueError as exc:
+        print(_("cannot create the guide: {reason}").format(reason=exc), file=sys.stderr)
+        return 2
+    print(scaffold.guide_next_steps(args.slug))
+    return 0
+
+
 def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,
            output: Path) -> int:
-    """Validate and preflight without rendering; PDFs already in output/ are checked too."""
-    editions = kit.prepare(project, slugs, args.lang, args.printer)
+    """Validate and preflight without rendering; PDFs already in output/ are checked too.
+
+    Every guide is checked: those the brands build with their fonts and values, and the
+    others on their own."""
+    editions = kit.prepare(project, slugs, args.lang, args.printer, args.guide)
+    if not args.guide:
+        kit.check_guides(project, sorted(set(validate.list_guides(project.root))
+                                         - {e.guide.info.slug for e in editions}))
     reports = kit.preflight_existing(editions, output, args.max_statistic_age, args.today)
     for report in reports.values():
         print(report.text())

@@ -1,4 +1,4 @@
-"""The build of print kits: runs the stages in order for each brand and language.
+"""The build of print kits: runs the stages in order for each brand, guide and language.
 
 Inputs are validated before anything renders; then every target (a booklet, a poster)
 renders in a bounded worker, is checked, and only then replaces the previous file, so
@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidepress import (manifest, pdf, post, preflight, proof, publish, render,
+from guidepress import (library, manifest, pdf, post, preflight, proof, publish, render,
                         typography, validate, workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress.i18n import _
 from guidepress.load import load_yaml
-from guidepress.models import Brand, Guide, Poster, PrinterTicket
+from guidepress.models import Brand, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, Problem, RenderError, exit_code
 
@@ -59,11 +60,15 @@ class Outcome:
 
 
 def prepare(project: Project, slugs: list[str], langs: list[str] | None,
-            printer: str | None = None) -> list[Edition]:
-    """Validate every brand, guide and printer ticket of the run; report all problems together."""
+            printer: str | None = None, guides: list[str] | None = None) -> list[Edition]:
+    """Validate every brand, guide and printer ticket of the run; report all problems together.
+
+    `guides` names the guides to build; by default each brand builds the guides it enables.
+    """
     errors: list[InputError] = []
     editions = []
     tickets: dict[str, PrinterTicket] = {}
+    infos: dict[str, GuideInfo | None] = {}
     for slug in slugs:
         ticket = None
         try:
@@ -74,22 +79,86 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
         except InputErrors as exc:
             errors.extend(exc.errors)
             brand = None
-        guides = []
-        for lang in langs or (brand.languages if brand else validate.list_languages(project.root)):
-            try:
-                guides.append(validate.load_guide(project.root, lang, brand))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-        errors.extend(validate.compare_editions(guides))
-        if brand is None or ticket is None:
-            continue
-        for guide in guides:
-            setter = typography.typesetter_for(guide.lang, brand)
-            editions.append(Edition(typography.typeset(brand.in_language(guide.lang), setter),
-                                    typography.typeset(guide, setter), ticket))
+        wanted = guides or (validate.enabled_guides(project.root, brand) if brand
+                            else validate.list_guides(project.root))
+        for guide_slug in wanted:
+            info = _guide_info(project, guide_slug, infos, errors)
+            if info is None:
+                continue
+            if brand is not None:
+                errors.extend(validate.check_needs(project.root, brand, info))
+                # a guide's own templates are checked like a brand's, with its fonts
+                errors.extend(validate.check_brand_templates(
+                    project.root, info.folder / "templates",
+                    [face.family for face in brand.fonts.families]))
+            in_each_language = _load_languages(project, info, brand,
+                                               _languages(brand, info, langs, errors), errors)
+            if brand is None or ticket is None:
+                continue
+            for guide in in_each_language:
+                setter = typography.typesetter_for(guide.lang, brand)
+                own = brand.for_guide(info).in_language(guide.lang)
+                editions.append(Edition(typography.typeset(own, setter),
+                                        typography.typeset(guide, setter), ticket))
     if errors:
         raise InputErrors(errors)
     return editions
+
+
+def check_guides(project: Project, guides: list[str]) -> None:
+    """Validate guides that no brand of the run builds, on their own (without a brand's
+    fonts or values); raise every problem together."""
+    errors: list[InputError] = []
+    for slug in guides:
+        info = _guide_info(project, slug, {}, errors)
+        if info is not None:
+            _load_languages(project, info, None, info.languages, errors)
+    if errors:
+        raise InputErrors(errors)
+
+
+def _load_languages(project: Project, info: GuideInfo, brand: Brand | None, langs: list[str],
+                    errors: list[InputError]) -> list[Guide]:
+    """Validate a guide in each language, and that the languages match one another."""
+    guides = []
+    for lang in langs:
+        try:
+            guides.append(validate.load_guide(project.root, lang, brand, info))
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+    errors.extend(validate.compare_editions(guides))
+    return guides
+
+
+def _guide_info(project: Project, slug: str, infos: dict[str, GuideInfo | None],
+                errors: list[InputError]) -> GuideInfo | None:
+    """Read a guide's guide.yaml once per run, whatever the number of brands."""
+    if slug not in infos:
+        try:
+            infos[slug] = validate.load_guide_info(project.root, slug)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+            infos[slug] = None
+    return infos[slug]
+
+
+def _languages(brand: Brand | None, info: GuideInfo, langs: list[str] | None,
+               errors: list[InputError]) -> list[str]:
+    """The languages of a guide to build: those asked for, or those the brand builds and
+    the guide is written in."""
+    if langs:
+        return langs  # a language the guide lacks is then named by load_guide
+    if brand is None:
+        return info.languages
+    common = [lang for lang in brand.languages if lang in info.languages]
+    if not common:
+        errors.append(InputError(
+            f"content/{info.slug}/guide.yaml", 0, "languages",
+            _('the guide "{guide}" is written in {languages}, and brands/{brand} builds only '
+              "{brand_languages}").format(guide=info.slug, languages=", ".join(info.languages),
+                                          brand=brand.slug,
+                                          brand_languages=", ".join(brand.languages))))
+    return common
 
 
 def build(project: Project, slugs: list[str], langs: list[str] | None, output: Path,
@@ -98,8 +167,9 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           jobs: int | None = None, limits: workers.Limits | None = None,
           force: bool = False,
           on_progress: Callable[[Progress], None] | None = None, *,
-          today: datetime.date, runner: Runner | None = None) -> Outcome:
-    """Build the kits of `slugs` into `output/<brand>/<lang>/`.
+          today: datetime.date, guides: list[str] | None = None,
+          runner: Runner | None = None) -> Outcome:
+    """Build the kits of `slugs` into `output/<brand>/<guide>/<lang>/`.
 
     `today` dates the preflight's age check of statistics; only the command line reads
     the clock, so that a build (and a test) never depends on the day it runs.
@@ -114,7 +184,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     """
     started = time.monotonic()
     pdf.fresh_font_configuration()  # fonts are loaded again for each build
-    editions, problems = _prepare_each(project, slugs, langs, printer)
+    editions, problems = _prepare_each(project, slugs, langs, printer, guides)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets), problems=problems)
     brands = {slug: publish.BrandBuild(report)
@@ -143,12 +213,12 @@ def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     to_render = []
     for target in targets:
-        slug, lang = target.edition.brand.slug, target.edition.guide.lang
+        slug, where = target.edition.brand.slug, target.edition.where
         inputs = manifest.inputs_hash(project.templates, target, epoch)
-        if not force and manifest.up_to_date(manifests[slug], output / slug, lang, target,
+        if not force and manifest.up_to_date(manifests[slug], output / slug, where, target,
                                              inputs):
             outcome.skipped += 1
-            brands[slug].reuse(manifests[slug], output / slug, lang, target)
+            brands[slug].reuse(manifests[slug], output / slug, where, target)
             _notify(on_progress, target, "skipped", outcome, 0.0)
         else:
             to_render.append((target, inputs))
@@ -190,7 +260,7 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
                 limits: workers.Limits) -> Iterator[workers.Result]:
     """Render each target in a bounded worker forked from this process."""
     envs = _warm_templates(project, to_render)
-    calls = [functools.partial(render_target, project, target, envs[target.edition.brand.slug])
+    calls = [functools.partial(render_target, project, target, envs[_env_key(target.edition)])
              for target, _inputs in to_render]
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
@@ -198,18 +268,19 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
-                  printer: str | None) -> tuple[list[Edition], list[Problem]]:
+                  printer: str | None, guides: list[str] | None
+                  ) -> tuple[list[Edition], list[Problem]]:
     """Validate brand by brand: one bad brand among many is set aside, not fatal.
 
     When no brand is valid, every problem is raised together, as for a single brand.
     """
     if len(slugs) == 1:
-        return prepare(project, slugs, langs, printer), []
+        return prepare(project, slugs, langs, printer, guides), []
     editions: list[Edition] = []
     problems: list[Problem] = []
     for slug in slugs:
         try:
-            editions += prepare(project, [slug], langs, printer)
+            editions += prepare(project, [slug], langs, printer, guides)
         except InputErrors as exc:
             problems += [Problem.from_input(slug, slug, error) for error in exc.errors]
     if not editions:
@@ -235,32 +306,42 @@ def _notify(callback: Callable[[Progress], None] | None, target: Target, status:
         callback(Progress(target.label, status, done, outcome.targets, seconds))
 
 
-def _warm_templates(project: Project, to_render: list[tuple[Target, str]]
-                    ) -> dict[str, ImmutableSandboxedEnvironment]:
-    """Make each brand's template environment for this build and compile its templates
-    here, so that forked workers inherit them; an environment lives for one build only.
+def _env_key(edition: Edition) -> tuple[str, str]:
+    return edition.brand.slug, edition.guide.info.slug
 
-    Nothing is rendered here: a brand template runs only in a bounded worker.
+
+def _warm_templates(project: Project, to_render: list[tuple[Target, str]]
+                    ) -> dict[tuple[str, str], ImmutableSandboxedEnvironment]:
+    """Make each brand's and guide's template environment for this build and compile its
+    templates here, so that forked workers inherit them; an environment lives for one
+    build only.
+
+    Nothing is rendered here: a brand or guide template runs only in a bounded worker.
     """
-    envs: dict[str, ImmutableSandboxedEnvironment] = {}
+    envs: dict[tuple[str, str], ImmutableSandboxedEnvironment] = {}
     for target, _inputs in to_render:
-        brand = target.edition.brand
-        if brand.slug in envs:
+        edition, key = target.edition, _env_key(target.edition)
+        if key in envs:
             continue
-        envs[brand.slug] = render.template_environment(project.templates, brand)
+        envs[key] = render.template_environment(project.templates, edition.brand,
+                                                edition.guide.info.folder)
         try:
-            render.compile_templates(envs[brand.slug], project.templates, brand)
+            render.compile_templates(envs[key], project.templates, edition.brand)
         except InputErrors:
             pass  # the brand's targets report it, by file and line, from their workers
     return envs
 
 
 def _proof_sheet(project: Project, brand: publish.BrandBuild, folder: Path,
-                 langs: list[str]) -> bytes:
-    """The proof sheet of a brand, from the files of its new folder (in a worker)."""
+                 wheres: list[str]) -> dict[str, bytes]:
+    """The proof sheet and the library page of a brand, from the files of its new folder
+    (in a worker); the guides' own templates play no part in them."""
     edition = brand.editions[0]
-    return proof.make_proof(tools(project, edition), edition, folder, langs, brand.report,
-                            project.root)
+    kit_tools = tools(project, edition, with_guide=False)
+    entries = json.loads((folder / manifest.MANIFEST).read_bytes())["files"]
+    return {"proof.pdf": proof.make_proof(kit_tools, edition, folder, wheres, brand.report,
+                                          project.root),
+            library.INDEX: library.index_page(kit_tools[0], edition, folder, entries)}
 
 
 def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
@@ -281,9 +362,9 @@ def preflight_existing(editions: list[Edition], output: Path, max_statistic_age:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
     reports = brand_reports(editions, max_statistic_age, today)
     for edition in editions:
-        folder = output / edition.brand.slug / edition.guide.lang
+        folder = output / edition.brand.slug / edition.where
         for path in sorted(folder.glob("*.pdf")):
-            preflight.check_document(f"{edition.guide.lang}/{path.name}", path.read_bytes(),
+            preflight.check_document(f"{edition.where}/{path.name}", path.read_bytes(),
                                      edition.brand, edition.ticket,
                                      reports[edition.brand.slug])
     return reports
@@ -295,7 +376,7 @@ def created_at(guide: Guide) -> str:
     if epoch and epoch.isdigit():
         moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
     else:
-        moment = datetime.datetime.combine(guide.meta.date, datetime.time(),
+        moment = datetime.datetime.combine(guide.info.date, datetime.time(),
                                            datetime.timezone.utc)
     return moment.isoformat()
 
@@ -315,10 +396,11 @@ def render_target(project: Project, target: Target,
     warnings: list[str] = []
     if target.web:
         page = render.render_web(env, guide, brand, render.Profile("web", None, screen.created))
-        post.verify_web_page(f"{brand.slug}/{guide.lang}/{page.name}", page.html)
+        post.verify_web_page(f"{brand.slug}/{edition.where}/{page.name}", page.html)
         return Produced({page.name: page.html.encode()}, [])
     if target.poster_index is None:
         booklet = _booklet(env, guide, brand, printing, fetcher, base)
+        _check_page_limit(base, guide, len(booklet.pages.pages))
         notes = booklet.document.html.count('class="notes"')
         on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
                                                       notes_pages=notes), fetcher, base)
@@ -338,21 +420,25 @@ def render_target(project: Project, target: Target,
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     for name, data in files.items():
-        post.verify_pdf(f"{brand.slug}/{guide.lang}/{name}", data)
+        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data)
         # fonts (embedded, declared), pages, images and ink: errors stop this output
-        preflight.check_document(f"{guide.lang}/{name}", data, brand, ticket, report)
+        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report)
     for name, placements in placed.items():
-        preflight.check_safe_zone(f"{brand.slug}/{guide.lang}/{name}", placements, report)
+        preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report)
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
 
 
-def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment | None = None
-          ) -> tuple[ImmutableSandboxedEnvironment, pdf.ProjectFetcher, render.Profile,
-                     render.Profile]:
-    """The template environment, URL fetcher and print and screen profiles of an edition."""
+def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment | None = None,
+          with_guide: bool = True) -> tuple[ImmutableSandboxedEnvironment, pdf.ProjectFetcher,
+                                            render.Profile, render.Profile]:
+    """The template environment, URL fetcher and print and screen profiles of an edition;
+    the guide's own templates are left out for the brand's proof sheet and library page."""
     brand, ticket = edition.brand, edition.ticket
-    env = env or render.template_environment(project.templates, brand)
+    guide_folder = edition.guide.info.folder if with_guide else None
+    env = env or render.template_environment(project.templates, brand, guide_folder)
+    guide_templates = (guide_folder / "templates",) if guide_folder else ()
     fetcher = pdf.ProjectFetcher((project.templates, brand.folder, ticket.icc_profile,
+                                  *guide_templates,
                                   *(face.files.regular.parent for face in brand.fonts.families)))
     created = created_at(edition.guide)
     return (env, fetcher, render.Profile("print", ticket, created),
@@ -375,7 +461,8 @@ def final_documents(project: Project, edition: Edition) -> list[render.Document]
 def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
     """Produce every PDF of one edition in this process (tests and tools)."""
     files: dict[str, bytes] = {}
-    env = render.template_environment(project.templates, edition.brand)
+    env = render.template_environment(project.templates, edition.brand,
+                                      edition.guide.info.folder)
     for target in plan([edition]):
         files.update(render_target(project, target, env).files)
     return files
@@ -391,9 +478,21 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
                                                      notes_pages=padding), fetcher, base)
     pages = len(rendered.pages.pages)
     if pages % 4:
-        raise RenderError(f"{brand.slug}/{guide.lang}/guide: {pages} pages after padding, "
-                          "not a multiple of 4")
+        raise RenderError(_("{where}/guide: {pages} pages after padding, not a multiple of 4")
+                          .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
+                                  pages=pages))
     return rendered
+
+
+def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:
+    """A guide may cap its booklet's pages (a leaflet is 4): more is an error, not a cut."""
+    limit = guide.info.max_pages
+    if limit is not None and pages > limit:
+        display = f"content/{guide.info.slug}/guide.yaml"
+        source = load_yaml(base / display, display)
+        raise InputErrors([source.error(("max_pages",), _(
+            "the {lang} booklet has {pages} pages, more than the {limit} this guide allows; "
+            "shorten its sections").format(lang=guide.lang, pages=pages, limit=limit))])
 
 
 # Poster fields that come from brand.yaml, not from the posters file.
@@ -405,7 +504,7 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
     rendered = pdf.lay_out(render.render_poster(env, guide, brand, poster, profile),
                            fetcher, base)
     if len(rendered.pages.pages) > 1:
-        display = f"content/{guide.lang}/posters.yaml"
+        display = f"content/{guide.info.slug}/{guide.lang}/posters.yaml"
         source = load_yaml(base / display, display)
         spilled = pdf.overflowing_field(rendered)
         key: tuple[str | int, ...] = ("posters", index)

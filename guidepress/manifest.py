@@ -1,6 +1,7 @@
 """The manifest of a brand's outputs, and the inputs hash that makes rebuilds incremental.
 
-`output/<brand>/manifest.json` lists every file with its sha256, pages, profile, size,
+`output/<brand>/manifest.json` lists every file of every guide (named
+`<guide>/<lang>/<file>`) with its sha256, pages, profile, size,
 preflight findings and the hash of the inputs it was made from. A target whose inputs
 hash matches, and whose files are still there unchanged, is skipped.
 """
@@ -60,14 +61,19 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
     places = [brand.folder, brand.logo.file, ticket.icc_profile, *fonts]
     parts = [tool_version(), epoch, _portable(brand, places), _portable(ticket, places),
              _tree_digest(templates), _tree_digest(brand.folder / "templates"),
+             _tree_digest(guide.info.folder / "templates"),
              file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
     parts += [file_digest(path) for path in fonts]
+    # the guide's folder is left out, like the brand's: its templates are hashed above
+    whole_guide = guide.model_dump_json(exclude={"posters": True, "info": {"folder"}})
     if target.web:
-        parts += ["web", guide.model_dump_json(exclude={"posters"})]
+        parts += ["web", whole_guide]
     elif target.poster_index is None:
-        parts.append(guide.model_dump_json(exclude={"posters"}))
+        parts.append(whole_guide)
     else:
-        parts += [guide.lang, guide.labels.model_dump_json(), guide.meta.model_dump_json(),
+        parts += [guide.lang, guide.info.model_dump_json(exclude={"folder"}),
+                  guide.labels.model_dump_json(),
+                  guide.meta.model_dump_json(),
                   guide.posters[target.poster_index].model_dump_json()]
     for part in parts:
         digest.update(part.encode())
@@ -100,12 +106,13 @@ def load(brand_output: Path) -> dict:
     return data if isinstance(data.get("files"), dict) else {"files": {}}
 
 
-def up_to_date(manifest: dict, brand_output: Path, lang: str, target: Target,
+def up_to_date(manifest: dict, brand_output: Path, where: str, target: Target,
                inputs: str) -> bool:
-    """True when every file of the target is listed with these inputs and is unchanged."""
+    """True when every file of the target (in `<guide>/<lang>/`) is listed with these
+    inputs and is unchanged."""
     for name in target.names:
-        entry = manifest["files"].get(f"{lang}/{name}")
-        path = brand_output / lang / name
+        entry = manifest["files"].get(f"{where}/{name}")
+        path = brand_output / where / name
         if not entry or entry.get("inputs") != inputs or not path.is_file() \
                 or file_digest(path) != entry.get("sha256"):
             return False

@@ -252,13 +252,19 @@ class GuideSource(Model):
 
 
 class GuideMeta(Model):
+    """`content/<guide>/<lang>/guide.yaml`: the guide's own words in one language."""
+
     title: short(70)
-    date: datetime.date
     subtitle: short(120) | None = None
     audience: RichText
     purpose: RichText
     closing: short(140)
     source: GuideSource | None = None
+    # Wording that belongs to this guide rather than to the templates.
+    contacts_title: short(60)
+    contacts_intro: short(160)
+    poster_contact_line: short(70)
+    qr_caption: short(60)
 
 
 class Poster(Model):
@@ -301,17 +307,13 @@ class Labels(Model):
     network_map_positions: Annotated[list[Text], Field(min_length=5, max_length=5)]
     network_map_legend_forum: Text
     network_map_legend_establishment: Text
-    contacts_title: Text
-    contacts_intro: Text
     phone: Text
     email: Text
     intranet: Text
     notes_title: Text
     page: Text
-    poster_contact_line: Text
     qr_alt: Text
     skip_to_content: Text
-    qr_caption: Text
     proof_title: Text
     proof_intro: Text
     proof_errors: Text
@@ -324,15 +326,53 @@ class Labels(Model):
     proof_signature_role: Text
     proof_signature_date: Text
     proof_signature_sign: Text
+    library_title: Text
+    library_intro: Text
+    library_booklet: Text
+    library_poster: Text
+    library_web: Text
+    purpose_booklet_print: Text
+    purpose_booklet_screen: Text
+    purpose_booklet_office: Text
+    purpose_poster_print: Text
+    purpose_poster_screen: Text
+    purpose_web: Text
     quote_open: Punctuation
     quote_close: Punctuation
     colon: Punctuation
     unit_space: Punctuation = ""
 
 
+GuideFormat = Literal["booklet", "posters", "web"]
+Audience = Literal["staff", "public", "everyone"]
+GUIDE_FORMATS: tuple[str, ...] = GuideFormat.__args__  # type: ignore[attr-defined]
+
+
+class GuideFile(Model):
+    """What `content/<guide>/guide.yaml` says: the guide as the library lists it, and
+    what it needs from each establishment that publishes it."""
+
+    title: short(70)
+    date: datetime.date
+    audience: Audience
+    formats: Annotated[list[GuideFormat], Field(min_length=1)] = list(GUIDE_FORMATS)
+    languages: Annotated[list[Literal["fr", "en"]], Field(min_length=1)]
+    contacts_for: Slug  # what the contacts are for: a topic, like "social-media"
+    intranet_for: Slug | None = None
+    max_pages: Annotated[int, Field(ge=4, le=200, multiple_of=4)] | None = None
+
+
+class GuideInfo(GuideFile):
+    """A validated guide.yaml, with the guide's slug and folder."""
+
+    slug: Slug
+    folder: Path
+
+
 class Guide(Model):
     """A whole guide in one language, as the templates receive it."""
 
+    info: GuideInfo
     lang: Literal["fr", "en"]
     meta: GuideMeta
     sections: list[Section]
@@ -540,6 +580,21 @@ class Contact(Model):
         return self
 
 
+def _empty_group(value: object) -> object:
+    return {} if value is None else value
+
+
+class GuideSettings(Model):
+    """What a brand gives one guide, under `guides.<guide>:`; what it leaves out falls
+    back to the brand's defaults."""
+
+    contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)] | None = None
+    intranet_url: Url | None = None
+
+
+GuideSettingsGroup = Annotated[GuideSettings, BeforeValidator(_empty_group)]
+
+
 SYSTEM_ICC_FOLDER = Path("/usr/share/color/icc")
 
 
@@ -603,20 +658,36 @@ class BrandFile(Model):
     logo: Logo
     colours: Colours
     fonts: Fonts
-    contacts: Annotated[list[Contact], Field(min_length=1, max_length=4)]
+    contacts: Annotated[list[Contact], Field(max_length=4)] = []
     intranet_url: Url | None = None
     languages: Annotated[list[Language], Field(min_length=1)] = ["fr"]
     printer: Slug = "default"
     credit: localised(short(200)) | None = None
+    guides: Annotated[dict[Slug, GuideSettingsGroup], Field(min_length=1)] | None = None
 
     def in_language(self, lang: str) -> "BrandFile":
         """Return a copy whose per-language texts are reduced to `lang`."""
         return _pick_language(self, lang)
 
+    def settings_for(self, guide: str) -> GuideSettings:
+        """What this brand gives one guide (empty when it gives nothing of its own)."""
+        return (self.guides or {}).get(guide) or GuideSettings()
+
+    def for_guide(self, guide: GuideInfo) -> "BrandFile":
+        """The brand as one guide's templates see it: that guide's contacts and intranet
+        page (or the brand's defaults), and no other guide's values."""
+        settings = self.settings_for(guide.slug)
+        intranet = (settings.intranet_url or self.intranet_url) if guide.intranet_for else None
+        return self.model_copy(update={"contacts": settings.contacts or self.contacts,
+                                       "intranet_url": intranet, "guides": None})
+
 
 def language_maps(value: object, key_path: tuple[str | int, ...] = ()
                   ) -> list[tuple[tuple[str | int, ...], dict]]:
     """List the per-language texts of a model, with where they are."""
+    if _is_group_map(value):
+        return [found for key, item in value.items()
+                for found in language_maps(item, (*key_path, key))]
     if isinstance(value, dict):
         return [(key_path, value)]
     if isinstance(value, BaseModel):
@@ -628,7 +699,14 @@ def language_maps(value: object, key_path: tuple[str | int, ...] = ()
     return []
 
 
+def _is_group_map(value: object) -> bool:
+    """A map of groups, like `guides:`, as opposed to a text written once per language."""
+    return isinstance(value, dict) and any(isinstance(v, BaseModel) for v in value.values())
+
+
 def _pick_language(value: object, lang: str) -> object:
+    if _is_group_map(value):
+        return {key: _pick_language(item, lang) for key, item in value.items()}
     if isinstance(value, dict):
         return value[lang]
     if isinstance(value, BaseModel):

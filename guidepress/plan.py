@@ -1,7 +1,8 @@
 """The build plan: the project's folders, the editions to build and their targets.
 
-A target is one unit of work for a worker: an edition's booklet (print, screen and office
-PDFs), one of its posters (print and screen), or its web page.
+An edition is one guide of one brand in one language. A target is one unit of work for a
+worker: an edition's booklet (print, screen and office PDFs), one of its posters (print
+and screen), or its web page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Edition:
     guide: Guide
     ticket: PrinterTicket
 
+    @property
+    def where(self) -> str:
+        """The edition's folder inside the brand's output: `<guide>/<lang>`."""
+        return f"{self.guide.info.slug}/{self.guide.lang}"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -42,12 +48,19 @@ class Target:
 
     @property
     def label(self) -> str:
-        where = f"{self.edition.brand.slug}/{self.edition.guide.lang}"
+        where = f"{self.edition.brand.slug}/{self.edition.where}"
         if self.web:
             return f"{where} web page"
         if self.poster_index is None:
             return f"{where} booklet"
         return f"{where} poster {self.edition.guide.posters[self.poster_index].id}"
+
+    @property
+    def title(self) -> str:
+        """What people call the document: the guide's title, or the poster's headline."""
+        if self.poster_index is None:
+            return self.edition.guide.meta.title
+        return self.edition.guide.posters[self.poster_index].headline
 
     @property
     def names(self) -> list[str]:
@@ -61,10 +74,15 @@ class Target:
 
 
 def plan(editions: list[Edition]) -> list[Target]:
-    """List the targets of a build: each edition's booklet, then its posters."""
+    """List the targets of a build: each edition's booklet, its posters, its web page
+    (those of the formats its guide offers)."""
     targets = []
     for edition in editions:
-        targets.append(Target(edition))
-        targets += [Target(edition, index) for index in range(len(edition.guide.posters))]
-        targets.append(Target(edition, web=True))
+        formats = edition.guide.info.formats
+        if "booklet" in formats:
+            targets.append(Target(edition))
+        if "posters" in formats:
+            targets += [Target(edition, index) for index in range(len(edition.guide.posters))]
+        if "web" in formats:
+            targets.append(Target(edition, web=True))
     return targets

@@ -90,7 +90,7 @@ def check_brand(brand: Brand, report: Report) -> None:
 class StatisticAge:
     """How old one quoted figure is, for the preflight report and the proof sheet."""
 
-    where: str  # content/<lang> section "…" blocks[…], or content/<lang> poster "…" statistic
+    where: str  # content/<guide>/<lang> section "…" blocks[…], or … poster "…" statistic
     figure: str  # "48 %"
     source: str
     dating: str  # in the edition's language: "chiffre de 2012, revu en novembre 2026"
@@ -104,11 +104,11 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
     A figure's age counts from its `reviewed:` month when an editor recorded one, otherwise
     from its year.
     """
-    found = [(_('content/{lang} section "{id}" {key}').format(lang=guide.lang, id=section.id,
-                                                              key=where), statistic)
+    folder = f"content/{guide.info.slug}/{guide.lang}"
+    found = [(_('{folder} section "{id}" {key}').format(folder=folder, id=section.id, key=where),
+              statistic)
              for section in guide.sections for where, statistic in _section_statistics(section)]
-    found += [(_('content/{lang} poster "{id}" statistic').format(lang=guide.lang,
-                                                                  id=poster.id),
+    found += [(_('{folder} poster "{id}" statistic').format(folder=folder, id=poster.id),
                poster.statistic)
               for poster in guide.posters if poster.statistic is not None]
     ages = [statistic_age(statistic, guide, max_age, today, where) for where, statistic in found]
@@ -131,9 +131,10 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
             report.findings.append(Finding("warning", where, message.format(
                 figure=age.figure, source=age.source, dating=age.dating, age=age.age,
                 limit=max_age)))
-    report.checked.append(_("{count} statistics in {lang} have a source and a year; more than "
-                            "{limit} years since the figure or its review is a warning").format(
-                                count=len(found), lang=guide.lang, limit=max_age))
+    report.checked.append(_("{count} statistics in {guide}/{lang} have a source and a year; "
+                            "more than {limit} years since the figure or its review is a "
+                            "warning").format(count=len(found), guide=guide.info.slug,
+                                              lang=guide.lang, limit=max_age))
     report.checked += [f"  {age.where}: {age.figure} ({age.source}, {age.dating})"
                        for age in ages]
 

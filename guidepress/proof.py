@@ -42,10 +42,11 @@ def thumbnails(data: bytes, scale: float = THUMBNAIL_SCALE, limit: int = 24) -> 
         document.close()
 
 
-def items(brand_output: Path, langs: list[str], report: Report) -> list[ProofItem]:
-    """Every print and screen output of a brand, booklet pages first, then posters."""
+def items(brand_output: Path, wheres: list[str], report: Report) -> list[ProofItem]:
+    """Every print output of a brand, guide by guide (`<guide>/<lang>` in `wheres`),
+    booklet pages first, then posters."""
     found = []
-    for lang in langs:
+    for lang in wheres:
         for path in sorted((brand_output / lang).glob("*.pdf"),
                            key=lambda p: (not p.name.startswith("guide"), p.name)):
             if path.name == "guide-office.pdf" or path.name.endswith("-screen.pdf"):
@@ -59,9 +60,10 @@ def items(brand_output: Path, langs: list[str], report: Report) -> list[ProofIte
     return found
 
 
-def make_proof(tools: tuple, edition: Edition, brand_output: Path, langs: list[str],
+def make_proof(tools: tuple, edition: Edition, brand_output: Path, wheres: list[str],
                report: Report, base: Path) -> bytes:
-    """Render the proof sheet of one brand (in its first language) to PDF bytes.
+    """Render the proof sheet of one brand, every guide, to PDF bytes (in the language of
+    `edition`).
 
     `tools` are the template environment, URL fetcher and profiles the kit builds for
     every document of this edition.
@@ -69,7 +71,7 @@ def make_proof(tools: tuple, edition: Edition, brand_output: Path, langs: list[s
     env, fetcher, _, screen = tools
     html = render.render_template(
         env, "proof.html.j2", edition.brand, guide=edition.guide, labels=edition.guide.labels,
-        profile=screen, report=report, items=items(brand_output, langs, report),
+        profile=screen, report=report, items=items(brand_output, wheres, report),
         brand_css=render.brand_stylesheet(edition.brand, screen))
     document = render.Document("proof.pdf", html, "proof")
     return pdf.write_pdf(pdf.lay_out(document, fetcher, base), screen, tagged=False)

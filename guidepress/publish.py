@@ -22,7 +22,7 @@ from guidepress import manifest, pdf, post, preflight, workers
 from guidepress.plan import Edition, Target
 from guidepress.problems import Problem
 
-ROOT_FILES = ("preflight.txt", "proof.pdf", manifest.MANIFEST)
+ROOT_FILES = ("preflight.txt", "proof.pdf", "index.html", manifest.MANIFEST)
 
 
 @dataclass
@@ -39,32 +39,34 @@ class BrandBuild:
 
     def record(self, target: Target, inputs: str, files: dict[str, bytes],
                findings: list[preflight.Finding], checked: list[str]) -> None:
-        """Take the files of a target that was rendered."""
-        lang = target.edition.guide.lang
-        self.checks[f"{lang}/{target.names[0]}"] = (findings, checked)
+        """Take the files of a target that was rendered (in `<guide>/<lang>/`)."""
+        where = target.edition.where
+        self.checks[f"{where}/{target.names[0]}"] = (findings, checked)
         for index, (name, data) in enumerate(files.items()):
-            self.files[f"{lang}/{name}"] = data
-            self.entries[f"{lang}/{name}"] = {
+            self.files[f"{where}/{name}"] = data
+            self.entries[f"{where}/{name}"] = {
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
                 "pages": post.page_count(data) if name.endswith(".pdf") else None,
                 "profile": post.profile_of(name),
                 "inputs": inputs,
                 "target": target.label,
+                "title": target.title,
                 # findings and checks belong to the target: kept once, on its first file
                 "findings": [[f.level, f.subject, f.message] for f in findings]
                 if index == 0 else [],
                 "checked": checked if index == 0 else [],
             }
 
-    def reuse(self, old: dict, brand_output: Path, lang: str, target: Target) -> None:
+    def reuse(self, old: dict, brand_output: Path, where: str, target: Target) -> None:
         """Keep the files of a target that is up to date, with their manifest entries."""
         for name in target.names:
-            self._keep(old, brand_output, f"{lang}/{name}")
+            self._keep(old, brand_output, f"{where}/{name}")
 
-    def keep_language(self, old: dict, brand_output: Path, lang: str) -> None:
-        """Keep a language this run does not build but the brand still has."""
-        for key in sorted(k for k in old["files"] if k.startswith(f"{lang}/")):
+    def keep_edition(self, old: dict, brand_output: Path, where: str) -> None:
+        """Keep a guide or a language (`<guide>/<lang>`) this run does not build but the
+        brand still has."""
+        for key in sorted(k for k in old["files"] if k.startswith(f"{where}/")):
             if (brand_output / key).is_file():
                 self._keep(old, brand_output, key)
 
@@ -100,21 +102,23 @@ class _Plan:
     """The files of a brand's new folder; the proof sheet is rendered from them."""
 
     files: dict[str, bytes | Path]
-    langs: list[str]
-    proof: bytes | Path | None  # None: to be rendered
+    wheres: list[str]  # the `<guide>/<lang>` folders
+    proof: dict[str, bytes] | Path | None  # proof sheet and library page; None: to render
     outputs: list[str]  # the documents, new ones and kept ones
     removed: list[str]  # documents of the current folder that the plan no longer makes
 
 
-ProofMaker = Callable[[BrandBuild, Path, list[str]], bytes]
+# Renders a brand's proof sheet and library page (`proof.pdf`, `index.html`) from its new
+# folder and the `<guide>/<lang>` folders in it.
+ProofMaker = Callable[[BrandBuild, Path, list[str]], dict[str, bytes]]
 
 
 def publish(output: Path, brands: dict[str, BrandBuild], problems: list[Problem],
             make_proof: ProofMaker, jobs: int, limits: workers.Limits) -> Published:
     """Publish every brand without a problem; a brand with one keeps its previous folder.
 
-    `make_proof(brand, folder, langs)` renders a brand's proof sheet from the files of
-    its new folder; it runs in a bounded worker, like every document.
+    `make_proof(brand, folder, wheres)` renders a brand's proof sheet and library page
+    from the files of its new folder; it runs in a bounded worker, like every document.
     """
     done = Published(problems=list(problems))
     for brand in brands.values():
@@ -146,8 +150,9 @@ def publish(output: Path, brands: dict[str, BrandBuild], problems: list[Problem]
                 continue
             folder = output / slug
             try:
-                if isinstance(plan.proof, bytes):
-                    post.put(staging, "proof.pdf", plan.proof)
+                if isinstance(plan.proof, dict):
+                    for name, data in plan.proof.items():
+                        post.put(staging, name, data)
                 post.swap_in(staging, folder)
             except OSError as exc:
                 done.problems.append(Problem(slug, slug, _explain(exc, folder)))
@@ -156,31 +161,34 @@ def publish(output: Path, brands: dict[str, BrandBuild], problems: list[Problem]
             done.written += [folder / name for name in plan.outputs
                              if isinstance(plan.files[name], bytes)]
             done.removed += [folder / name for name in plan.removed]
-            if isinstance(plan.proof, bytes):
-                done.written.append(folder / "proof.pdf")
+            if isinstance(plan.proof, dict):
+                done.written += [folder / name for name in plan.proof]
     return done
 
 
 def _plan(brand: BrandBuild, folder: Path) -> _Plan | None:
     """Everything the new folder holds, or None when the current one already does."""
     old = manifest.load(folder)
-    built_langs = [edition.guide.lang for edition in brand.editions]
+    built = {edition.where for edition in brand.editions}
     languages = brand.editions[0].brand.languages
-    for lang in languages:
-        if lang not in built_langs and (folder / lang).is_dir():
-            brand.keep_language(old, folder, lang)
+    for where in sorted({"/".join(key.split("/")[:2]) for key in old["files"]}):
+        # another guide, or a language of the brand, that this run does not build
+        if where not in built and where.split("/")[-1] in languages and \
+                (folder / where).is_dir():
+            brand.keep_edition(old, folder, where)
     brand.complete_report()
     files = dict(brand.files)
     files[manifest.MANIFEST] = manifest.to_bytes(brand.entries)
     files["preflight.txt"] = brand.report.text().encode()
-    langs = [lang for lang in languages if any(k.startswith(f"{lang}/") for k in brand.files)]
+    wheres = sorted({"/".join(key.split("/")[:2]) for key in brand.files},
+                    key=lambda w: (w.split("/")[0], languages.index(w.split("/")[1])))
     current = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
                if p.is_file() and len(p.relative_to(folder).parts) > 1} \
         if folder.is_dir() else set()
     outputs_changed = (any(isinstance(source, bytes) for source in brand.files.values())
                        or set(brand.files) != current)
     proof = folder / "proof.pdf"
-    plan = _Plan(files, langs, None, list(brand.files), sorted(current - set(brand.files)))
+    plan = _Plan(files, wheres, None, list(brand.files), sorted(current - set(brand.files)))
     if outputs_changed or not proof.is_file() or not _same(folder, "preflight.txt", files):
         return plan
     if _same(folder, manifest.MANIFEST, files):
@@ -208,6 +216,8 @@ def _stage(staging: Path, plan: _Plan, brand: BrandBuild) -> None:
         post.put(staging, name, source)
     if isinstance(plan.proof, Path):
         post.put(staging, "proof.pdf", plan.proof)
+        if (plan.proof.parent / "index.html").is_file():
+            post.put(staging, "index.html", plan.proof.parent / "index.html")
 
 
 def _render_proofs(staged: dict[str, tuple[_Plan, Path]], brands: dict[str, BrandBuild],
@@ -215,7 +225,8 @@ def _render_proofs(staged: dict[str, tuple[_Plan, Path]], brands: dict[str, Bran
                    done: Published) -> None:
     """Render the proof sheets that are needed, each in a bounded worker."""
     slugs = [slug for slug, (plan, _) in staged.items() if plan.proof is None]
-    calls = [functools.partial(make_proof, brands[slug], staged[slug][1], staged[slug][0].langs)
+    calls = [functools.partial(make_proof, brands[slug], staged[slug][1],
+                               staged[slug][0].wheres)
              for slug in slugs]
     for result in workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration):
         slug = slugs[result.index]

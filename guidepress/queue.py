@@ -101,6 +101,7 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     brand: Name
+    guide: Name
     lang: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
     printer: Name
     target: Annotated[str, Field(pattern=r"^(booklet|web|poster:[a-z0-9][a-z0-9-]{0,62})$")]
@@ -175,7 +176,8 @@ class Runner:
                 except (OSError, StorageError) as exc:
                     raise QueueError(f"cannot store the inputs of {edition.brand.slug}: "
                                      f"{exc}") from None
-            request = JobRequest(brand=edition.brand.slug, lang=edition.guide.lang,
+            request = JobRequest(brand=edition.brand.slug, guide=edition.guide.info.slug,
+                                 lang=edition.guide.lang,
                                  printer=printer, target=target_key(target),
                                  snapshot=snapshots[key], inputs=inputs,
                                  tool=manifest.tool_version(), epoch=epoch,
@@ -391,7 +393,7 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
         os.environ.pop("SOURCE_DATE_EPOCH", None)
     project = Project(root)
     try:
-        editions = kit.prepare(project, [job.brand], [job.lang], job.printer)
+        editions = kit.prepare(project, [job.brand], [job.lang], job.printer, [job.guide])
     except InputErrors as exc:
         return workers.Result(0, input_errors=exc.errors)
     edition = editions[0]
@@ -403,7 +405,8 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
                                "worker; install the same font packages everywhere")
     target = next((t for t in plan([edition]) if target_key(t) == job.target), None)
     if target is None:
-        return workers.Result(0, failure=f"{job.brand}/{job.lang} has no {job.target}")
+        return workers.Result(0, failure=f"{job.brand}/{job.guide}/{job.lang} has no "
+                              f"{job.target}")
     limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
     return next(workers.run([functools.partial(kit.render_target, project, target)], 1,
                             limits, initializer=pdf.fresh_font_configuration))

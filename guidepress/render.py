@@ -1,7 +1,8 @@
 """Stage 4, render: typeset models become HTML through Jinja templates.
 
-Templates are looked up in the brand's `templates/` folder first, then in the project's
-`templates/`; a brand template can extend the one it hides as `!default/<name>`.
+Templates are looked up in the brand's `templates/` folder first, then in the guide's
+(`content/<guide>/templates/`), then in the project's `templates/`; an override can
+extend the default template it hides as `!default/<name>`.
 Brand colours, fonts and print settings reach CSS only through `brand_stylesheet`.
 """
 
@@ -29,6 +30,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
 from guidepress.assets import aspect_ratio
+from guidepress.i18n import _
 from guidepress.load import FileRefused, read_regular_file
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 from guidepress.problems import InputError, InputErrors, RenderError
@@ -72,18 +74,24 @@ class _FolderLoader(FileSystemLoader):
                 lambda: path.exists() and path.stat().st_mtime == mtime)
 
 
-def template_environment(templates: Path, brand: Brand) -> ImmutableSandboxedEnvironment:
-    """Return a new Jinja environment for one brand: its overrides first, then the defaults.
+def template_environment(templates: Path, brand: Brand, guide_folder: Path | None = None
+                         ) -> ImmutableSandboxedEnvironment:
+    """Return a new Jinja environment for one brand and guide: the brand's overrides first,
+    then the guide's (`content/<guide>/templates/`), then the defaults.
 
-    Not cached here: a build makes one per brand and keeps it for that build only, so a
-    template a brand adds between two builds (under `watch`) is found.
+    Not cached here: a build makes one per brand and guide and keeps it for that build
+    only, so a template a brand or guide adds between two builds (under `watch`) is found.
     """
     default = _FolderLoader(templates.resolve(), "templates")
     brand_templates = brand.folder / "templates"
+    guide_templates = guide_folder / "templates" if guide_folder is not None else None
     loaders = [PrefixLoader({DEFAULT_PREFIX: default}, delimiter="/")]
     if brand_templates.is_dir():
         loaders.append(_FolderLoader(brand_templates,
                                      f"brands/{brand_templates.parent.name}/templates"))
+    if guide_templates is not None and guide_templates.is_dir():
+        loaders.append(_FolderLoader(guide_templates,
+                                     f"content/{guide_templates.parent.name}/templates"))
     loaders.append(default)
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
@@ -145,6 +153,8 @@ def _template_failure(exc: Exception, brand: Brand | None) -> InputErrors | Rend
         return InputErrors([InputError(display, line, "", message)])
     root = brand.folder.parents[1] if brand is not None else path.parent
     display = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    if brand is not None and path.is_relative_to(root / "content"):  # a guide's own template
+        return InputErrors([InputError(display, line, "", message)])
     return RenderError(f"{display}:{line}: {message}")
 
 
@@ -163,17 +173,19 @@ def _template_frame(exc: BaseException) -> tuple[str, int] | None:
 def _template_message(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc).replace("guidepress.models.", "")
     if isinstance(exc, UndefinedError):
-        return f"this template uses a value that does not exist ({text})"
+        return _("this template uses a value that does not exist ({detail})").format(detail=text)
     if isinstance(exc, SecurityError):
-        return f"this template does something a template may not do ({text})"
+        return _("this template does something a template may not do ({detail})").format(
+            detail=text)
     if isinstance(exc, TemplateSyntaxError):
-        return f"template syntax error: {text}"
+        return _("template syntax error: {reason}").format(reason=text)
     if isinstance(exc, TemplateNotFound):
-        return (f'this template includes "{exc.name}", which is neither in the brand\'s '
-                "templates/ nor in templates/")
+        return _('this template includes "{name}", which is neither in the brand\'s '
+                 "templates/, nor in the guide's, nor in templates/").format(name=exc.name)
     if isinstance(exc, RecursionError):
-        return "this template calls itself without end"
-    return f"this template failed: {type(exc).__name__}: {text}"
+        return _("this template calls itself without end")
+    return _("this template failed: {reason}").format(
+        reason=f"{type(exc).__name__}: {text}")
 
 
 def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
@@ -181,8 +193,8 @@ def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:
     try:
         return Path(env.get_template(name).filename or "")
     except TemplateNotFound as exc:
-        raise TemplateNotFound(f"{name} (looked in the brand's templates/ and in templates/)") \
-            from exc
+        raise TemplateNotFound(f"{name} (looked in the brand's templates/, the guide's "
+                               "templates/ and templates/)") from exc
 
 
 @dataclass(frozen=True)

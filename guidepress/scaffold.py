@@ -1,30 +1,50 @@
-"""`.venv/bin/python build.py new-brand <slug> --name "…"`: start a brand folder from a
-template, its comments in the interface language."""
+"""`.venv/bin/python build.py new-brand <slug> --name "…"` and `new-guide <slug> --title "…"`:
+start a brand folder or a guide folder from the templates in `templates/scaffold/`, the
+brand's comments in the interface language."""
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from pathlib import Path
 
 from guidepress.i18n import _
 from guidepress.models import SLUG_PATTERN
+from guidepress.validate import RESERVED_GUIDE_NAMES
 
 RESERVED = {"default", "templates", "fonts", "output"}
 
 
+def _check_slug(slug: str, reserved: set[str] | frozenset[str], refusal: str,
+                longest: int | None = None) -> None:
+    """`refusal` is the translated sentence, with `{slug}`, said when the slug cannot be used."""
+    too_long = longest is not None and len(slug) > longest
+    if not re.fullmatch(SLUG_PATTERN, slug) or slug in reserved or too_long:
+        raise ValueError(refusal.format(slug=slug))
+
+
+def _check_one_line(text: str, limit: int, refusal: str) -> None:
+    """`refusal` is the translated sentence, with `{limit}`, said when `text` is refused."""
+    if not text.strip() or any(ch in text for ch in '"\\\n\r') or len(text) > limit:
+        raise ValueError(refusal.format(limit=limit))
+
+
+def _new_folder(project: Path, parent: str, slug: str) -> Path:
+    folder = project / parent / slug
+    if folder.exists():
+        raise ValueError(_("{folder} already exists; choose another name or edit it")
+                         .format(folder=f"{parent}/{slug}"))
+    return folder
+
+
 def new_brand(project: Path, slug: str, name: str, lang: str = "fr") -> Path:
     """Create `brands/<slug>/` with a brand.yaml commented in `lang` and a placeholder logo."""
-    if not re.fullmatch(SLUG_PATTERN, slug) or slug in RESERVED:
-        raise ValueError(_('"{slug}" cannot be a brand name: use lowercase letters, digits '
-                           'and dashes, like "chu-exemple"').format(slug=slug))
-    if not name.strip() or any(ch in name for ch in '"\\\n\r') or len(name) > 90:
-        raise ValueError(_("the establishment's name must be one line of at most 90 "
-                           "characters, without double quotes or backslashes"))
-    folder = project / "brands" / slug
-    if folder.exists():
-        raise ValueError(_("brands/{slug} already exists; choose another name or edit it")
-                         .format(slug=slug))
+    _check_slug(slug, RESERVED, _('"{slug}" cannot be a brand name: use lowercase letters, '
+                                  'digits and dashes, like "chu-exemple"'))
+    _check_one_line(name, 90, _("the establishment's name must be one line of at most {limit} "
+                                "characters, without double quotes or backslashes"))
+    folder = _new_folder(project, "brands", slug)
     scaffolds = project / "templates/scaffold"
     template_file = scaffolds / f"brand.{lang}.yaml"
     if not template_file.is_file():
@@ -90,3 +110,38 @@ def next_steps(slug: str) -> str:
   4. Build it:   .venv/bin/python build.py --brand {slug}
   To change a template, copy it from templates/ into brands/{slug}/templates/ and edit it."""
              ).format(slug=slug)
+
+
+def new_guide(project: Path, slug: str, title: str, today: datetime.date) -> Path:
+    """Create `content/<slug>/` with a starter guide in French and English: one commented
+    example of every block type and one poster, ready to check and build. `today` dates
+    the guide and its example figures."""
+    _check_slug(slug, RESERVED_GUIDE_NAMES,
+                _('"{slug}" cannot be a guide name: use lowercase letters, digits and dashes, '
+                  'like "droit-a-l-image"'), longest=40)
+    _check_one_line(title, 70, _("the guide's title must be one line of at most {limit} "
+                                 "characters, without double quotes or backslashes"))
+    folder = _new_folder(project, "content", slug)
+    scaffold = project / "templates" / "scaffold" / "guide"
+    values = {"{slug}": slug, "{title}": title.strip(), "{date}": today.isoformat(),
+              "{year}": str(today.year)}
+    for source in sorted(p for p in scaffold.rglob("*.yaml")):
+        text = source.read_text(encoding="utf-8")
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        target = folder / source.relative_to(scaffold)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return folder
+
+
+def guide_next_steps(slug: str) -> str:
+    """What to do after `new-guide`: commands that work as typed from the project folder."""
+    return _("""Created content/{slug}/: guide.yaml, and fr/ and en/ with one example of every block
+type and one poster. Next:
+  1. Edit the texts in content/{slug}/fr/ and content/{slug}/en/ (each key is explained;
+     docs/ecrire-un-guide.md shows every block type).
+  2. Check it:   .venv/bin/python build.py check --guide {slug}
+  3. Build it:   .venv/bin/python build.py --guide {slug}
+  4. To publish it with a brand, add "{slug}:" under guides: in brands/<brand>/brand.yaml,
+     with the brand's contacts for this guide.""").format(slug=slug)

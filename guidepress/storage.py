@@ -91,16 +91,10 @@ class FolderStorage:
         return digest
 
     def get_snapshot(self, digest: str) -> bytes:
-        path = self.snapshots / f"{_key(digest)}.tar.gz"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise StorageError(f"the inputs snapshot {digest[:12]} is not in the storage "
-                               f"{self.root} ({exc.strerror})") from None
-        if sha256(data) != digest:
-            raise StorageError(f"the inputs snapshot {digest[:12]} in the storage does not "
-                               "match its hash; it was altered or damaged")
-        return data
+        return _read_checked(
+            self.snapshots / f"{_key(digest)}.tar.gz", digest,
+            missing=f"the inputs snapshot {digest[:12]} is not in the storage {self.root}",
+            damaged=f"the inputs snapshot {digest[:12]} in the storage does not match its hash")
 
     def has_outputs(self, inputs: str) -> bool:
         return (self.outputs / _key(inputs) / "record.json").is_file()
@@ -143,16 +137,21 @@ class FolderStorage:
             raise StorageError(f"the outputs in {folder} cannot be read: {exc}") from None
         files = {}
         for name, digest in record.pop("files", {}).items():
-            try:
-                data = (folder / _key(digest)).read_bytes()
-            except OSError as exc:
-                raise StorageError(f"the outputs in {folder} lack {name} "
-                                   f"({exc.strerror})") from None
-            if sha256(data) != digest:
-                raise StorageError(f"{name} of the outputs in {folder} does not match its "
-                                   "hash; it was altered or damaged")
-            files[name] = data
+            files[name] = _read_checked(
+                folder / _key(digest), digest, missing=f"the outputs in {folder} lack {name}",
+                damaged=f"{name} of the outputs in {folder} does not match its hash")
         return Stored(files, record)
+
+
+def _read_checked(path: Path, digest: str, *, missing: str, damaged: str) -> bytes:
+    """Read a content-addressed file, refusing one that is absent or not what its hash says."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"{missing} ({exc.strerror})") from None
+    if sha256(data) != digest:
+        raise StorageError(f"{damaged}; it was altered or damaged")
+    return data
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

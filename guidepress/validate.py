@@ -31,25 +31,65 @@ MAX_TEMPLATE_BYTES = 1_000_000
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_guide(project: Path, lang: str, brand: models.Brand | None) -> models.Guide:
-    """Read and validate the guide of one language, and check the brand's fonts can draw it.
+RESERVED_GUIDE_NAMES = {"labels", "templates", "fr", "en"}
+
+
+def load_guide_info(project: Path, slug: str) -> models.GuideInfo:
+    """Read and validate `content/<slug>/guide.yaml`, and check that every language it
+    lists has its folder (and that no folder is left unlisted)."""
+    folder = project / "content" / slug
+    if not (folder / "guide.yaml").is_file() or slug in RESERVED_GUIDE_NAMES:
+        known = ", ".join(list_guides(project)) or _("none")
+        raise InputErrors([InputError(f"content/{slug}", 0, "",
+                                      _("there is no guide '{slug}' (known guides: {known})")
+                                      .format(slug=slug, known=known))])
+    errors: list[InputError] = []
+    source = _read(project, folder / "guide.yaml", errors)
+    info = _validate_source(source, models.GuideFile, errors) if source else None
+    if info is not None:
+        for lang in info.languages:
+            if not (folder / lang).is_dir():
+                errors.append(source.error(("languages",), _(
+                    'the guide "{slug}" is missing in "{lang}": there is no folder '
+                    "content/{slug}/{lang}/").format(slug=slug, lang=lang)))
+        for path in sorted(folder.glob("*/guide.yaml")):
+            lang = path.parent.name
+            if lang not in info.languages:
+                errors.append(source.error(("languages",), _(
+                    'content/{slug}/{lang}/ exists but "{lang}" is not listed under languages')
+                    .format(slug=slug, lang=lang)))
+    if errors:
+        raise InputErrors(errors)
+    return models.GuideInfo.model_construct(**dict(info), slug=slug, folder=folder.resolve())
+
+
+def load_guide(project: Path, lang: str, brand: models.Brand | None,
+               info: models.GuideInfo | str) -> models.Guide:
+    """Read and validate one guide in one language, and check the brand's fonts can draw it.
 
     Without a brand (its file has problems of its own), the fonts are not checked."""
-    folder = project / "content" / lang
-    if not folder.is_dir():
-        raise InputErrors([InputError(f"content/{lang}", 0, "",
-                                      _("there is no content for the language '{lang}'").format(
-                                          lang=lang))])
+    if isinstance(info, str):
+        info = load_guide_info(project, info)
+    folder = info.folder / lang
+    where = f"content/{info.slug}/{lang}"
+    if lang not in info.languages or not folder.is_dir():
+        raise InputErrors([InputError(
+            f"content/{info.slug}/guide.yaml", 0, "languages",
+            _('the guide "{guide}" has no edition in "{lang}" (it is written in: {languages})')
+            .format(guide=info.slug, lang=lang, languages=", ".join(info.languages)))])
     errors: list[InputError] = []
     fonts = brand.fonts if brand else None
     meta = _validate_file(project, folder / "guide.yaml", models.GuideMeta, errors, fonts=fonts)
-    labels = _validate_file(project, folder / "labels.yaml", models.Labels, errors, fonts=fonts)
-    posters_source = _read(project, folder / "posters.yaml", errors)
-    poster_set = (_validate_source(posters_source, models.PosterSet, errors, fonts=fonts)
-                  if posters_source else None)
+    labels = _validate_file(project, project / "templates" / "labels" / f"{lang}.yaml",
+                            models.Labels, errors, fonts=fonts)
+    poster_set, posters_source = None, None
+    if "posters" in info.formats:
+        posters_source = _read(project, folder / "posters.yaml", errors)
+        poster_set = (_validate_source(posters_source, models.PosterSet, errors, fonts=fonts)
+                      if posters_source else None)
     section_files = sorted((folder / "sections").glob("*.yaml"))
     if not section_files:
-        errors.append(InputError(f"content/{lang}/sections", 0, "", _("no section file found")))
+        errors.append(InputError(f"{where}/sections", 0, "", _("no section file found")))
     sections = [_validate_file(project, path, models.Section, errors, fonts=fonts)
                 for path in section_files]
     _check_unique_ids(project, section_files, sections, errors)
@@ -57,8 +97,35 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None) -> models.G
         _check_unique_poster_ids(posters_source, poster_set, errors)
     if errors:
         raise InputErrors(errors)
-    return models.Guide(lang=lang, meta=meta, sections=sections, posters=poster_set.posters,
-                        labels=labels)
+    return models.Guide(info=info, lang=lang, meta=meta, sections=sections,
+                        posters=poster_set.posters if poster_set else [], labels=labels)
+
+
+def check_needs(project: Path, brand: models.Brand, info: models.GuideInfo
+                ) -> list[InputError]:
+    """Name every value a guide needs that the brand gives neither for it nor by default."""
+    settings = brand.settings_for(info.slug)
+    missing = []
+    if not (settings.contacts or brand.contacts):
+        missing.append(("contacts", _("contacts (for {whom})").format(whom=info.contacts_for),
+                        "contacts"))
+    if info.intranet_for and not (settings.intranet_url or brand.intranet_url):
+        missing.append(("intranet_url", _("an intranet page (for {what})").format(
+            what=info.intranet_for), "intranet_url"))
+    if not missing:
+        return []
+    display = f"brands/{brand.slug}/brand.yaml"
+    source = load_yaml(brand.folder / "brand.yaml", display)  # only to say where
+    return [source.error(("guides", info.slug, key),
+                         _('the guide "{guide}" needs {what} and this brand gives none; add '
+                           "guides.{guide}.{key}, or {default} for every guide").format(
+                             guide=info.slug, what=what, key=key, default=default))
+            for key, what, default in missing]
+
+
+def enabled_guides(project: Path, brand: models.Brand) -> list[str]:
+    """The guides a brand publishes: those under its `guides:`, or every guide."""
+    return list(brand.guides) if brand.guides else list_guides(project)
 
 
 def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> models.Brand:
@@ -79,6 +146,10 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
                                    context={"brand_dir": folder}) if source else None)
     if brand_file is not None:
         _check_characters(source, brand_file.fonts, errors)
+        known = list_guides(project)
+        for guide in brand_file.guides or {}:
+            if guide not in known:
+                errors.append(source.error(("guides", guide), _unknown_guide(guide, known)))
         _check_languages(source, brand_file, langs or [], errors)
         _check_contrast(source, brand_file.colours, errors)
         families = [face.family for face in brand_file.fonts.families]
@@ -90,6 +161,15 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
     if errors:
         raise InputErrors(errors)
     return models.Brand.model_construct(**dict(brand_file), slug=slug, folder=folder.resolve())
+
+
+def _unknown_guide(guide: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(guide, known, n=1, cutoff=0.6)
+    if close:
+        return _('there is no guide "{guide}" under content/; did you mean "{close}"?').format(
+            guide=guide, close=close[0])
+    return _('there is no guide "{guide}" under content/ (known guides: {known})').format(
+        guide=guide, known=", ".join(known))
 
 
 def _check_languages(source: SourceFile, brand: models.BrandFile, asked: list[str],
@@ -267,9 +347,10 @@ def compare_editions(guides: list[models.Guide]) -> list[InputError]:
             theirs = [block.type for block in twins[section.id].blocks]
             if mine != theirs:
                 errors.append(InputError(
-                    f"content/{other.lang}/sections", 0, "",
-                    _('the section "{id}" does not have the same blocks as in content/{lang}: '
-                      "{theirs} instead of {mine}").format(id=section.id, lang=reference.lang,
+                    f"{_where(other)}/sections", 0, "",
+                    _('the section "{id}" does not have the same blocks as in {folder}: '
+                      "{theirs} instead of {mine}").format(id=section.id,
+                                                           folder=_where(reference),
                                                            theirs=", ".join(theirs),
                                                            mine=", ".join(mine))))
     return errors
@@ -280,12 +361,16 @@ def _missing_items(first: models.Guide, second: models.Guide, where: str,
     errors = []
     for having, lacking in ((first, second), (second, first)):
         for missing in sorted(set(ids(having)) - set(ids(lacking))):
-            message = (_('the section "{id}" of content/{lang} is missing in this language')
+            message = (_('the section "{id}" of {folder} is missing in this language')
                        if where == "sections" else
-                       _('the poster "{id}" of content/{lang} is missing in this language'))
-            errors.append(InputError(f"content/{lacking.lang}/{where}", 0, "",
-                                     message.format(id=missing, lang=having.lang)))
+                       _('the poster "{id}" of {folder} is missing in this language'))
+            errors.append(InputError(f"{_where(lacking)}/{where}", 0, "",
+                                     message.format(id=missing, folder=_where(having))))
     return errors
+
+
+def _where(guide: models.Guide) -> str:
+    return f"content/{guide.info.slug}/{guide.lang}"
 
 
 def load_printer(project: Path, name: str) -> models.PrinterTicket:
@@ -305,9 +390,10 @@ def load_printer(project: Path, name: str) -> models.PrinterTicket:
     return ticket
 
 
-def list_languages(project: Path) -> list[str]:
-    """Return the languages that have a folder under content/."""
-    return sorted(p.parent.name for p in (project / "content").glob("*/guide.yaml"))
+def list_guides(project: Path) -> list[str]:
+    """Return the slugs of every guide folder under content/ that holds a guide.yaml."""
+    return sorted(p.parent.name for p in (project / "content").glob("*/guide.yaml")
+                  if p.parent.name not in RESERVED_GUIDE_NAMES)
 
 
 def list_brands(project: Path) -> list[str]:

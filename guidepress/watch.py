@@ -33,8 +33,9 @@ setInterval(async () => {
 class Preview:
     """What the preview page shows; updated by the build loop, read by the web server."""
 
-    def __init__(self, brand_output: Path) -> None:
+    def __init__(self, brand_output: Path, guides: list[str] | None = None) -> None:
         self.brand_output = brand_output
+        self.guides = guides  # None: every guide in the brand's output
         self.version = 0
         self.error: str | None = None
         self.thumbnails: dict[str, str] = {}
@@ -47,7 +48,8 @@ class Preview:
         if error is None:
             thumbnails = {p.relative_to(self.brand_output).as_posix(): proof.thumbnails(
                 p.read_bytes(), scale=0.3, limit=1)[0]
-                for p in sorted(self.brand_output.glob("*/*.pdf"))}
+                for p in sorted(self.brand_output.glob("*/*/*.pdf"))
+                if self.guides is None or p.parent.parent.name in self.guides}
         with self.lock:
             self.thumbnails, self.error = thumbnails, error
             self.version += 1
@@ -101,10 +103,11 @@ def serve(preview: Preview, port: int) -> ThreadingHTTPServer:
 
 
 def build_once(project: kit.Project, slug: str, langs: list[str] | None,
-               output: Path, today: datetime.date) -> str | None:
+               output: Path, today: datetime.date,
+               guides: list[str] | None = None) -> str | None:
     """Build incrementally; return the error text to show, or None."""
     try:
-        outcome = kit.build(project, [slug], langs, output, today=today)
+        outcome = kit.build(project, [slug], langs, output, today=today, guides=guides)
     except InputErrors as exc:
         return "\n".join(str(error) for error in exc.errors)
     except RenderError as exc:
@@ -113,9 +116,11 @@ def build_once(project: kit.Project, slug: str, langs: list[str] | None,
 
 
 def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path,
-          port: int, *, today: datetime.date) -> None:
-    """Build, serve the preview, then rebuild after every change until interrupted."""
-    preview = Preview(output / slug)
+          port: int, *, today: datetime.date, guides: list[str] | None = None) -> None:
+    """Build, serve the preview, then rebuild after every change until interrupted.
+
+    `guides` limits the build to those guides; by default, every guide the brand enables."""
+    preview = Preview(output / slug, guides)
     # The port first: a busy port is said at once (OSError, told in words by the cli),
     # not after a whole first build.
     server = serve(preview, port)
@@ -124,10 +129,10 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
     folders = [project.root / "content", project.root / "brands" / slug,
                project.templates, project.root / "printers"]
     try:
-        preview.refresh(build_once(project, slug, langs, output, today))
+        preview.refresh(build_once(project, slug, langs, output, today, guides))
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):
             started = time.monotonic()
-            preview.refresh(build_once(project, slug, langs, output, today))
+            preview.refresh(build_once(project, slug, langs, output, today, guides))
             print(_("rebuilt in {seconds} s (preview {version})").format(
                 seconds=f"{time.monotonic() - started:.1f}", version=preview.version), flush=True)
     except KeyboardInterrupt:

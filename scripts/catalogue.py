@@ -18,5 +18,5 @@ for lang in ("fr", "en"):
     po = ROOT / f"guidepress/locale/{lang}/LC_MESSAGES/guidepress.po"
     action = "update" if po.exists() else "init"
     subprocess.run([BIN / "pybabel", action, "-D", "guidepress", "-i", POT, "-d",
-                    "guidepress/locale", "-l", lang, "--no-wrap", "--no-fuzzy-matching"]
-                   + (["--omit-header"] if action == "update" else []), cwd=ROOT, check=True)
+                    "guidepress/locale", "-l", lang, "--no-wrap", "--no-fuzzy-matching", "--ignore-obsolete"],
+                   cwd=ROOT, check=True)  # the header keeps each language's Plural-Forms

@@ -20,7 +20,7 @@ from guidepress import kit  # noqa: E402
 def main() -> None:
     brand = sys.argv[1] if len(sys.argv) > 1 else "default"
     project = kit.Project(ROOT)
-    (edition,) = kit.prepare(project, [brand], ["fr"])
+    (edition,) = kit.prepare(project, [brand], ["fr"], guides=["reseaux-sociaux"])
     profiler = cProfile.Profile()
     profiler.enable()
     kit.render_edition(project, edition)

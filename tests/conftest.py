@@ -36,6 +36,18 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def overfill_stade_poster(path: Path) -> None:
+    """Give the "stade" poster of a posters.yaml more text than one A3 page holds."""
+    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
+         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
+         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
+    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
+         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
+    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
+         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
+         '      source:\n        name: "SocialBakers"\n        year: 2012')
+
+
 def problems(project: Path, brand: str = "default", langs: list[str] | None = None) -> list[str]:
     """The input errors that validating one brand reports, as printed."""
     with pytest.raises(InputErrors) as caught:
@@ -57,7 +69,8 @@ def project() -> kit.Project:
 
 @pytest.fixture(scope="session")
 def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build both demo brands, every language they declare, into a temporary output/."""
+    """Build both demo brands, every guide they enable in every language, into a temporary
+    output/."""
     output = tmp_path_factory.mktemp("output")
     outcome = kit.build(project, list(BRANDS), None, output, today=TODAY)
     assert outcome.problems == []

@@ -28,15 +28,17 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
         if key and key.group(2) not in ("fr", "en"):
             assert lines[number - 1].strip().startswith("#"), f"no comment above: {line}"
     editions = kit.prepare(kit.Project(scratch_project), ["chu-exemple"], None)
-    assert [e.guide.lang for e in editions] == ["fr", "en"]
+    # Without a guides: section, a brand publishes every guide, with its default values.
+    assert [e.where for e in editions] == ["photos-videos/fr", "photos-videos/en",
+                                           "reseaux-sociaux/fr", "reseaux-sociaux/en"]
     assert editions[0].brand.name == "CHU de l’Exemple-sur-Mer"
     # And it builds, as the next steps say: every output of one language, checked.
     output = scratch_project / "output"
     outcome = kit.build(kit.Project(scratch_project), ["chu-exemple"], ["fr"], output,
-                        today=TODAY)
+                        today=TODAY, guides=["reseaux-sociaux"])
     assert outcome.problems == [] and outcome.built == outcome.targets == 9
-    folder = output / "chu-exemple/fr"
-    assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[0].guide.posters)
+    folder = output / "chu-exemple/reseaux-sociaux/fr"
+    assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[2].guide.posters)
     cover = PdfReader(folder / "guide-screen.pdf").pages[0].extract_text()
     assert "CHU de l’Exemple-sur-Mer" in " ".join(cover.split())
     assert (output / "chu-exemple/proof.pdf").is_file()
@@ -60,7 +62,7 @@ def test_new_brand_refuses_an_existing_or_unsafe_slug(scratch_project: Path, slu
 
 
 def test_qr_code_points_to_the_intranet_in_black_ink_for_print(project: kit.Project) -> None:
-    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     env = render.template_environment(project.templates, edition.brand)
     poster = edition.guide.posters[0]
     for profile, ink in ((render.Profile("print", edition.ticket), "device-cmyk(0 0 0 1)"),
@@ -78,15 +80,17 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Épreuve à valider" in text and "Bon à tirer" in text and "Signature" in text
     outputs = sorted(p.relative_to(built / brand).as_posix()
-                     for p in (built / brand).glob("*/*.pdf")
+                     for p in (built / brand).glob("*/*/*.pdf")
                      if not p.name.endswith(("-screen.pdf", "office.pdf")))
+    assert len(outputs) == 2 * (8 + 3)  # both guides, both languages
+    flat = re.sub(r"\s", "", text)  # long names wrap in the proof's columns
     for name in outputs:
-        assert name in text
+        assert name in flat
     images = sum(len([x for x in (page["/Resources"].get("/XObject") or {}).values()
                       if x.get_object().get("/Subtype") == "/Image"])
                  for page in reader.pages)
-    booklet_pages = sum(len(PdfReader(built / brand / lang / "guide-print.pdf").pages)
-                        for lang in ("fr", "en"))
+    booklet_pages = sum(len(PdfReader(path).pages)
+                        for path in (built / brand).glob("*/*/guide-print.pdf"))
     assert images >= booklet_pages + len(outputs) - 2
     # Every quoted figure with its date and review, in its edition's words.
     flat = " ".join(text.split())

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from conftest import EDITIONS, ROOT
+from conftest import ROOT
 
+EDITIONS = [(brand, "reseaux-sociaux", lang) for brand in ("default", "gh-port-lumiere")
+            for lang in ("fr", "en")] + [("gh-port-lumiere", "photos-videos", "en")]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -53,13 +55,13 @@ def browser():
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-@pytest.mark.parametrize("brand, lang", EDITIONS)
-def test_web_page_in_chromium(browser, built: Path, brand: str, lang: str, width: int,
-                              tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.parametrize("brand, guide, lang", EDITIONS)
+def test_web_page_in_chromium(browser, built: Path, brand: str, guide: str, lang: str,
+                              width: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     page = browser.new_page(viewport={"width": width, "height": 900})
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    page.goto((built / brand / lang / "web/index.html").as_uri())
+    page.goto((built / brand / guide / lang / "web/index.html").as_uri())
     scroll, client = page.evaluate("[document.documentElement.scrollWidth, "
                                    "document.documentElement.clientWidth]")
     assert scroll <= client, f"horizontal scrolling at {width} px"
@@ -77,7 +79,8 @@ def test_web_page_in_chromium(browser, built: Path, brand: str, lang: str, width
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#content"
     shots = tmp_path_factory.getbasetemp() / "screenshots"
     shots.mkdir(exist_ok=True)
-    page.screenshot(path=str(shots / f"web-{brand}-{lang}-{width}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"web-{brand}-{guide}-{lang}-{width}.png"),
+                    full_page=True)
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     page.close()
 

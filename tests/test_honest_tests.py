@@ -40,8 +40,8 @@ def decoded_qr_codes(path: Path, page_index: int) -> list[str]:
 @pytest.mark.parametrize("brand, lang", EDITIONS)
 def test_qr_codes_on_posters_and_back_cover_decode_to_the_intranet(built: Path, brand: str,
                                                                     lang: str) -> None:
-    target = validate.load_brand(ROOT, brand).in_language(lang).intranet_url
-    folder = built / brand / lang
+    target = validate.load_brand(ROOT, brand).settings_for("reseaux-sociaux").intranet_url
+    folder = built / brand / "reseaux-sociaux" / lang
     posters = sorted(folder.glob("poster-*.pdf"))
     assert len(posters) >= 12
     for path in posters:  # print (black ink) and screen (brand colour) alike
@@ -81,18 +81,18 @@ def test_each_brand_cover_is_filled_with_its_own_primary_colour(built: Path) -> 
     ticket = validate.load_printer(ROOT, "default")
     for brand, primary in primaries.items():
         other = next(colour for name, colour in primaries.items() if name != brand)
-        screen = _fill_colours(built / brand / "fr/guide-screen.pdf")
+        screen = _fill_colours(built / brand / "reseaux-sociaux/fr/guide-screen.pdf")
         assert _contains(screen, _rgb(primary)), (brand, screen)
         assert not _contains(screen, _rgb(other))
         # print: the same colour separated for the printer's profile (device-cmyk(c m y k))
         cmyk = tuple(float(v) for v in render.cmyk(primary, ticket.icc_profile)
                      .removeprefix("device-cmyk(").removesuffix(")").split())
-        printed = _fill_colours(built / brand / "fr/guide-print.pdf")
+        printed = _fill_colours(built / brand / "reseaux-sociaux/fr/guide-print.pdf")
         assert _contains(printed, cmyk), (brand, printed)
 
 
 def test_pdfua_runs_every_rule_it_can_and_finds_nothing(built: Path) -> None:
-    screens = sorted(p for p in built.glob("*/*/*.pdf") if p.name.endswith("-screen.pdf"))
+    screens = sorted(p for p in built.glob("*/*/*/*.pdf") if p.name.endswith("-screen.pdf"))
     assert len(screens) > 8
     # the checker installed beside this Python (make check-min runs another environment)
     result = subprocess.run([str(Path(sys.executable).parent / "pdfua"), "check", "--format", "json",

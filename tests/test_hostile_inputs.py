@@ -32,15 +32,25 @@ BRAND = "brands/default/brand.yaml"
 SVG = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
 
+GUIDE = "reseaux-sociaux"
+
+
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:
-    """The project's brands, templates and printers, with one section and one poster."""
+    """The project's brands, templates and printers, with one guide of one section and one
+    poster (the brands publish only that guide)."""
     for name in ("templates", "printers", "brands"):
         shutil.copytree(ROOT / name, tmp_path / name)
+    for brand in ("default", "gh-port-lumiere"):  # the other guide is at the end of the file
+        path = tmp_path / "brands" / brand / "brand.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text[:text.index("  photos-videos:\n")], encoding="utf-8")
+    (tmp_path / "content" / GUIDE).mkdir(parents=True)
+    shutil.copy(ROOT / "content" / GUIDE / "guide.yaml", tmp_path / "content" / GUIDE)
     for lang in ("fr", "en"):
-        source, folder = ROOT / "content" / lang, tmp_path / "content" / lang
+        source, folder = ROOT / "content" / GUIDE / lang, tmp_path / "content" / GUIDE / lang
         (folder / "sections").mkdir(parents=True)
-        for name in ("guide.yaml", "labels.yaml", "sections/05-secret.yaml"):
+        for name in ("guide.yaml", "sections/05-secret.yaml"):
             shutil.copy(source / name, folder / name)
         first, second, *_ = (source / "posters.yaml").read_text(encoding="utf-8").split(
             "\n  - id:")
@@ -197,7 +207,7 @@ def test_06_a_brand_file_linked_to_dev_zero_is_refused(small_project: Path) -> N
         "the folder"]
 
 
-@pytest.mark.parametrize("name", [BRAND, "content/fr/sections/05-secret.yaml",
+@pytest.mark.parametrize("name", [BRAND, f"content/{GUIDE}/fr/sections/05-secret.yaml",
                                   "brands/default/templates/partials/logo.html.j2"])
 def test_06_a_pipe_is_refused_without_waiting(small_project: Path, name: str) -> None:
     path = small_project / name
@@ -300,7 +310,7 @@ def test_07_checking_an_image_leaves_pillow_settings_alone(small_project: Path,
 # --- 8: deep nesting ---------------------------------------------------------------------
 
 def test_08_brackets_nested_400_deep_give_a_message(small_project: Path) -> None:
-    section = "content/fr/sections/05-secret.yaml"
+    section = f"content/{GUIDE}/fr/sections/05-secret.yaml"
     (small_project / section).write_text("x: " + "[" * 400 + "]" * 400 + "\n",
                                          encoding="utf-8")
     code, err = run_cli(small_project, "check", "--lang", "fr")
@@ -332,9 +342,10 @@ def test_09_an_undefined_value_fails_only_that_brand(small_project: Path) -> Non
     assert {str(problem.input) for problem in outcome.problems} == {message}
     # the brand's documents fail; its proof sheet is not attempted, nothing of it is written
     assert {problem.where for problem in outcome.problems} == {
-        "default/fr booklet", "default/fr poster stade", "default/fr web page"}
-    assert (output / "gh-port-lumiere/fr/poster-stade.pdf").exists()
-    assert not (output / "default/fr/poster-stade.pdf").exists()
+        f"default/{GUIDE}/fr booklet", f"default/{GUIDE}/fr poster stade",
+        f"default/{GUIDE}/fr web page"}
+    assert (output / f"gh-port-lumiere/{GUIDE}/fr/poster-stade.pdf").exists()
+    assert not (output / f"default/{GUIDE}/fr/poster-stade.pdf").exists()
 
 
 # --- 10, 12: languages of brand texts ---------------------------------------------------
@@ -350,7 +361,7 @@ def _english_only(project: Path) -> None:
 def test_10_a_language_the_brand_is_not_made_in_is_named(small_project: Path) -> None:
     _english_only(small_project)
     assert problems(small_project, langs=["fr"]) == [
-        f'{BRAND}:32: languages: "fr" was asked for (--lang fr), but this brand is made in en '
+        f'{BRAND}:31: languages: "fr" was asked for (--lang fr), but this brand is made in en '
         'only; add "fr" to languages, with the brand\'s texts in that language']
 
 
@@ -359,9 +370,9 @@ def test_10_all_brands_in_that_language_build_the_others(small_project: Path) ->
     code, err = run_cli(small_project, "--all-brands", "--lang", "fr")
     assert "Traceback" not in err and "KeyError" not in err
     assert code == 2
-    assert (f'FAILED default: {BRAND}:32: languages: "fr" was asked for (--lang fr), but this '
+    assert (f'FAILED default: {BRAND}:31: languages: "fr" was asked for (--lang fr), but this '
             "brand is made in en only" in err)
-    assert (small_project / "output/gh-port-lumiere/fr/guide-print.pdf").exists()
+    assert (small_project / f"output/gh-port-lumiere/{GUIDE}/fr/guide-print.pdf").exists()
 
 
 @pytest.mark.parametrize("old, new, expected", [

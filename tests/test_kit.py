@@ -8,32 +8,39 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, EDITIONS, ROOT
+from conftest import BRANDS, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
+GUIDES = ("reseaux-sociaux", "photos-videos")
+EDITIONS = [(brand, guide, lang) for brand in BRANDS for guide in GUIDES for lang in ("fr", "en")]
+# The social-networks guide, on which the figures below (pages, statistics) are measured.
+SOCIAL = [(brand, lang) for brand, guide, lang in EDITIONS if guide == "reseaux-sociaux"]
 
 
-def test_each_brand_builds_the_languages_it_declares(built: Path) -> None:
-    found = sorted((p.parent.name, p.name) for p in built.glob("*/*") if p.is_dir())
-    assert found == sorted((b, lang) for b, lang in EDITIONS)
+def test_each_brand_builds_every_guide_it_enables_in_its_languages(built: Path) -> None:
+    found = sorted((p.parent.parent.name, p.parent.name, p.name)
+                   for p in built.glob("*/*/*") if p.is_dir())
+    assert found == sorted(EDITIONS)
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
-def test_every_profile_is_produced(built: Path, brand: str, lang: str) -> None:
-    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
-    names = sorted(p.name for p in (built / brand / lang).iterdir())
+@pytest.mark.parametrize("brand, guide_slug, lang", EDITIONS)
+def test_every_profile_is_produced(built: Path, brand: str, guide_slug: str, lang: str) -> None:
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand), guide_slug)
+    names = sorted(p.name for p in (built / brand / guide_slug / lang).iterdir())
     expected = ["guide-office.pdf", "guide-print.pdf", "guide-screen.pdf", "web"]
     for poster in guide.posters:
         expected += [f"poster-{poster.id}.pdf", f"poster-{poster.id}-screen.pdf"]
     assert names == sorted(expected)
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
+@pytest.mark.parametrize("brand, guide, lang", EDITIONS)
 def test_booklet_is_a5_with_bleed_and_a_multiple_of_four_pages(built: Path, brand: str,
-                                                               lang: str) -> None:
-    reader = PdfReader(built / brand / lang / "guide-print.pdf")
-    assert len(reader.pages) % 4 == 0 and len(reader.pages) >= 12
+                                                               guide: str, lang: str) -> None:
+    reader = PdfReader(built / brand / guide / lang / "guide-print.pdf")
+    # The leaflet is one A4 sheet folded in two; the social-networks booklet is longer.
+    assert len(reader.pages) == 4 if guide == "photos-videos" else len(reader.pages) >= 12
+    assert len(reader.pages) % 4 == 0
     for page in reader.pages:
         assert box_size(page.trimbox) == pytest.approx(A5, abs=0.5)
         bleed = box_size(page.bleedbox)
@@ -44,10 +51,11 @@ def test_booklet_is_a5_with_bleed_and_a_multiple_of_four_pages(built: Path, bran
         assert float(page.mediabox.width) > bleed[0] + 5 * MM
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
-def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str) -> None:
-    texts = page_texts(built / brand / lang / "guide-screen.pdf")
-    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+@pytest.mark.parametrize("brand, guide_slug, lang", EDITIONS)
+def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, guide_slug: str,
+                                              lang: str) -> None:
+    texts = page_texts(built / brand / guide_slug / lang / "guide-screen.pdf")
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand), guide_slug)
     notes = guide.labels.notes_title
     assert all(text.strip() for text in texts), "a page carries no text at all"
     padding = [i for i, text in enumerate(texts) if text.strip().splitlines()[-1:] == [notes]
@@ -57,10 +65,11 @@ def test_booklet_has_no_accidental_blank_page(built: Path, brand: str, lang: str
     assert padding == list(range(len(texts) - 1 - len(padding), len(texts) - 1))
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
+@pytest.mark.parametrize("brand, lang", SOCIAL)
 def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, lang: str) -> None:
-    b = validate.load_brand(ROOT, brand).in_language(lang)
-    texts = page_texts(built / brand / lang / "guide-screen.pdf")
+    info = validate.load_guide_info(ROOT, "reseaux-sociaux")
+    b = validate.load_brand(ROOT, brand).for_guide(info).in_language(lang)
+    texts = page_texts(built / brand / "reseaux-sociaux" / lang / "guide-screen.pdf")
     flat = [" ".join(t.split()) for t in texts]
     assert b.name.split()[-1] in flat[0], "establishment name on the cover"
     back = flat[-1]
@@ -68,15 +77,16 @@ def test_booklet_carries_brand_identity_and_contacts(built: Path, brand: str, la
         assert contact.role.split()[0] in back
         assert contact.phone in back.replace("\u00a0", " ")
         assert contact.email in back
-    uris = link_uris(built / brand / lang / "guide-screen.pdf")
+    uris = link_uris(built / brand / "reseaux-sociaux" / lang / "guide-screen.pdf")
     assert {f"mailto:{c.email}" for c in b.contacts} <= uris
     assert all(uri.startswith(("https://", "mailto:", "tel:")) for uri in uris)
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
+@pytest.mark.parametrize("brand, lang", SOCIAL)
 def test_every_statistic_and_its_source_is_printed(built: Path, brand: str, lang: str) -> None:
-    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
-    text = " ".join(" ".join(page_texts(built / brand / lang / "guide-print.pdf")).split())
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand), "reseaux-sociaux")
+    text = " ".join(" ".join(page_texts(built / brand / "reseaux-sociaux" / lang /
+                                        "guide-print.pdf")).split())
     text = text.replace("\u00a0", " ").replace("\u202f", " ")
     statistics = [s for section in guide.sections for block in section.blocks
                   for s in ([block] if block.type == "statistic" else
@@ -88,13 +98,14 @@ def test_every_statistic_and_its_source_is_printed(built: Path, brand: str, lang
         assert (statistic.source.period or str(statistic.source.year)) in text
 
 
-@pytest.mark.parametrize("brand, lang", EDITIONS)
-def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, lang: str) -> None:
-    posters = sorted(p for p in (built / brand / lang).glob("poster-*.pdf")
+@pytest.mark.parametrize("brand, guide_slug, lang", EDITIONS)
+def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, guide_slug: str,
+                                                     lang: str) -> None:
+    posters = sorted(p for p in (built / brand / guide_slug / lang).glob("poster-*.pdf")
                      if not p.name.endswith("-screen.pdf"))
-    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand))
+    guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand), guide_slug)
     assert [p.name for p in posters] == sorted(f"poster-{p.id}.pdf" for p in guide.posters)
-    assert len(posters) >= 6
+    assert len(posters) == (2 if guide_slug == "photos-videos" else 7)
     for path, poster in zip(posters, sorted(guide.posters, key=lambda p: p.id), strict=True):
         reader = PdfReader(path)
         assert len(reader.pages) == 1
@@ -112,7 +123,9 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
     b = validate.load_brand(ROOT, brand)
     families = {"".join(ch for ch in face.family.lower() if ch.isalnum())
                 for face in b.fonts.families}
-    for path in sorted(built.glob(f"{brand}/*/*.pdf")):
+    paths = sorted(built.glob(f"{brand}/*/*/*.pdf"))
+    assert len(paths) == 2 * (17 + 7)  # both guides, both languages
+    for path in paths:
         data = path.read_bytes()
         used = post.pdf_fonts(data)
         assert used, path
@@ -124,14 +137,15 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
 
 def test_brands_differ_in_fonts(built: Path) -> None:
     """Colours are measured in test_honest_tests.py."""
-    default = post.pdf_fonts((built / "default/fr/guide-print.pdf").read_bytes())
-    other = post.pdf_fonts((built / "gh-port-lumiere/fr/guide-print.pdf").read_bytes())
+    default = post.pdf_fonts((built / "default/reseaux-sociaux/fr/guide-print.pdf").read_bytes())
+    other = post.pdf_fonts((built / "gh-port-lumiere/reseaux-sociaux/fr/guide-print.pdf")
+                           .read_bytes())
     assert all(f.startswith("Atkinson") for f in default)
     assert all(f.startswith("Fira") for f in other)
 
 
 def test_french_text_keeps_no_break_spaces(built: Path) -> None:
-    pages = chars(built / "default/fr/guide-screen.pdf")
+    pages = chars(built / "default/reseaux-sociaux/fr/guide-screen.pdf")
     text = "".join(c["text"] for page in pages for c in page)
     for mark in ";:!?»":
         assert f" {mark}" not in text, f"ordinary space before {mark}"

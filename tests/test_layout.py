@@ -23,8 +23,8 @@ LONG_PARAGRAPH = " ".join([
 
 
 def laid_out_booklet(project: kit.Project, lang: str):
-    """The pages of the default brand's booklet, laid out in this process."""
-    (edition,) = kit.prepare(project, ["default"], [lang])
+    """The pages of the default brand's social-networks booklet, laid out in this process."""
+    (edition,) = kit.prepare(project, ["default"], [lang], guides=["reseaux-sociaux"])
     env = render.template_environment(project.templates, edition.brand)
     fetcher = pdf.ProjectFetcher((project.templates, edition.brand.folder,
                                   edition.brand.fonts.body.files.regular.parent))
@@ -42,7 +42,8 @@ def booklet_pages(request: pytest.FixtureRequest, project: kit.Project):
 def split_paragraph_pages(tmp_path_factory: pytest.TempPathFactory):
     """A booklet where a long paragraph must run across a page break."""
     root = copy_project(tmp_path_factory.mktemp("split"))
-    edit(root / "content/fr/sections/02-relations.yaml", '  - type: "callout"',
+    edit(root / "content/reseaux-sociaux/fr/sections/02-relations.yaml",
+         '  - type: "callout"',
          f'  - type: "paragraph"\n    text: "{LONG_PARAGRAPH}"\n  - type: "callout"')
     return laid_out_booklet(kit.Project(root), "fr")
 

@@ -39,15 +39,16 @@ def test_demo_brands_pass_contrast_and_a_pale_accent_fails() -> None:
 
 def test_old_statistics_are_named_with_a_configurable_age() -> None:
     brand = validate.load_brand(ROOT, "default")
-    guide = validate.load_guide(ROOT, "fr", brand)
+    guide = validate.load_guide(ROOT, "fr", brand, "reseaux-sociaux")
     report = preflight.Report("default")
     # The demo's figures were reviewed in November 2026: six years later they are old.
     preflight.check_statistics(guide, report, 5, datetime.date(2032, 11, 29))
     assert len(report.findings) == 5
     assert str(report.findings[0]) == (
-        'WARNING content/fr section "idees-recues" blocks (1st).statistics (1st): 48 % (TNS-Sofres, '
-        "chiffre de 2012, revu en novembre 2026) was reviewed 6 years ago (limit 5); update "
-        "the figure, or check it still holds and write the month of that check in `reviewed:`")
+        'WARNING content/reseaux-sociaux/fr section "idees-recues" blocks (1st).statistics (1st): '
+        "48 % (TNS-Sofres, chiffre de 2012, revu en novembre 2026) was reviewed 6 years ago "
+        "(limit 5); update the figure, or check it still holds and write the month of that "
+        "check in `reviewed:`")
     quiet = preflight.Report("default")
     preflight.check_statistics(guide, quiet, 20, datetime.date(2032, 11, 29))
     assert quiet.findings == []

@@ -29,7 +29,7 @@ MM = 72 / 25.4
 
 
 def print_pdfs(built: Path) -> list[Path]:
-    found = sorted(p for p in built.glob("*/*/*.pdf") if PRINT_NAME.match(p.name))
+    found = sorted(p for p in built.glob("*/*/*/*.pdf") if PRINT_NAME.match(p.name))
     assert len(found) >= 30
     return found
 
@@ -152,7 +152,8 @@ def test_an_rgb_profile_is_refused_for_a_printer_ticket(scratch_project: Path) -
 
 
 def test_ghostscript_ticket_is_the_fallback(project: kit.Project) -> None:
-    (edition,) = kit.prepare(project, ["default"], ["fr"], printer="ghostscript")
+    (edition,) = kit.prepare(project, ["default"], ["fr"], printer="ghostscript",
+                             guides=["reseaux-sociaux"])
     files = kit.render_target(project, Target(edition, 0)).files
     poster = files[f"poster-{edition.guide.posters[0].id}.pdf"]
     with pikepdf.open(io.BytesIO(poster)) as document:
@@ -179,7 +180,7 @@ def test_print_pdfs_carry_no_annotation_and_the_screen_booklet_keeps_its_links(b
               for p in print_pdfs(built)}
     assert set(counts.values()) == {0}, counts
     for brand in BRANDS:
-        assert annotation_count(built / brand / "fr/guide-screen.pdf") > 20
+        assert annotation_count(built / brand / "reseaux-sociaux/fr/guide-screen.pdf") > 20
 
 
 # --- 11. marks in registration, ink inside the bleed, the logo separated like the CSS ---
@@ -200,8 +201,8 @@ def test_crop_marks_are_drawn_in_registration_outside_the_bleed(built: Path) -> 
 
 @pytest.mark.parametrize("name", ["guide-print.pdf", "poster-stade.pdf"])
 def test_the_slug_holds_only_registration_marks_on_white(built: Path, name: str) -> None:
-    data = (built / "default/fr" / name).read_bytes()
-    with pikepdf.open(built / "default/fr" / name) as document:
+    data = (built / "default/reseaux-sociaux/fr" / name).read_bytes()
+    with pikepdf.open(built / "default/reseaux-sociaux/fr" / name) as document:
         page = document.pages[0]
         media = [float(v) for v in page.MediaBox]
         bleed = [float(v) for v in page.BleedBox]
@@ -218,7 +219,7 @@ def test_the_slug_holds_only_registration_marks_on_white(built: Path, name: str)
 
 def test_total_ink_is_measured_in_the_bleed_and_the_marks_are_exempt(built: Path) -> None:
     ticket = validate.load_printer(ROOT, "default")
-    poster = (built / "default/fr/poster-stade.pdf").read_bytes()
+    poster = (built / "default/reseaux-sociaux/fr/poster-stade.pdf").read_bytes()
     # The registration marks lay down 400 % on the sheet, outside the bleed…
     sheet = max(max(map(sum, pixels(page))) for page in rasterise(poster, resolution=24))
     assert sheet == 4 * 255
@@ -237,14 +238,14 @@ def test_logo_blue_separates_exactly_like_the_css_blue(built: Path, brand: str) 
     b = validate.load_brand(ROOT, brand)
     ticket = validate.load_printer(ROOT, "default")
     primary = cmyk_operands(b.colours.primary, ticket)
-    with pikepdf.open(built / brand / "fr/poster-stade.pdf") as document:
+    with pikepdf.open(built / brand / "reseaux-sociaux/fr/poster-stade.pdf") as document:
         ops = list(operations(document.pages[0].obj))
     assert ("k", primary) in ops, "the logo's blue, converted in the pdf stage"
     assert ("scn", primary) in ops, "the background's blue, converted for the CSS"
 
 
 def test_ghostscript_separates_logo_and_background_blue_alike(built: Path) -> None:
-    data = (built / "default/fr/poster-stade.pdf").read_bytes()
+    data = (built / "default/reseaux-sociaux/fr/poster-stade.pdf").read_bytes()
     (page,) = rasterise(data, box="TrimBox", resolution=72)
     colours = Counter(pixels(page))
     background = colours.most_common(1)[0][0]
@@ -341,7 +342,7 @@ def text_objects(holder: pikepdf.Object) -> list[tuple[tuple, str]]:
 
 
 def test_black_text_overprints_and_coloured_text_does_not(built: Path) -> None:
-    with pikepdf.open(built / "default/fr/guide-print.pdf") as document:
+    with pikepdf.open(built / "default/reseaux-sociaux/fr/guide-print.pdf") as document:
         for page in document.pages[2:-1]:
             states = page.Resources.ExtGState
             overprint = states["/GPOverprint"]
@@ -407,12 +408,13 @@ def test_text_and_logo_pushed_to_the_trim_by_brand_css_are_errors(
     css.write_text(".poster-sheet { padding: 2mm; } .poster-header { padding: 0; }",
                    encoding="utf-8")
     project = kit.Project(scratch_project)
-    (edition,) = kit.prepare(project, ["default"], ["en"])
+    (edition,) = kit.prepare(project, ["default"], ["en"], guides=["reseaux-sociaux"])
     produced = kit.render_target(project, Target(edition, 0))
     errors = [str(f) for f in produced.findings if f.level == "error"]
-    assert ('ERROR   default/en/poster-stade.pdf page 1: the logo is 2 mm from the top edge of '
-            "the trim, inside the 5 mm kept clear on posters (the cut can wander); a brand font "
-            "with larger letters, or the brand's stylesheet, pushes it there: shorten the text, "
-            "or choose a smaller font size or a different font") in errors
-    assert any(e.startswith('ERROR   default/en/poster-stade.pdf page 1: the text "') and
+    assert ('ERROR   default/reseaux-sociaux/en/poster-stade.pdf page 1: the logo is 2 mm from '
+            "the top edge of the trim, inside the 5 mm kept clear on posters (the cut can "
+            "wander); a brand font with larger letters, or the brand's stylesheet, pushes it "
+            "there: shorten the text, or choose a smaller font size or a different font") in errors
+    assert any(e.startswith('ERROR   default/reseaux-sociaux/en/poster-stade.pdf page 1: the '
+                            'text "') and
                "2 mm from the left edge" in e for e in errors)

@@ -19,7 +19,9 @@ PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
 
 
 def all_pdfs(built: Path) -> list[Path]:
-    return sorted(built.glob("*/*/*.pdf"))
+    paths = sorted(built.glob("*/*/*/*.pdf"))
+    assert len(paths) == 2 * 2 * (17 + 7)  # two brands, two guides, two languages
+    return paths
 
 
 def run(*command: str) -> str:
@@ -72,7 +74,7 @@ def test_ghostscript_renders_every_page_without_error(built: Path) -> None:
 
 @pytest.mark.parametrize("brand", BRANDS)
 def test_print_pdf_is_pdfx4_cmyk_with_black_text(built: Path, brand: str) -> None:
-    path = built / brand / "fr/guide-print.pdf"
+    path = built / brand / "reseaux-sociaux/fr/guide-print.pdf"
     reader = PdfReader(path)
     assert reader.pdf_header == "%PDF-1.6"
     (intent,) = reader.trailer["/Root"]["/OutputIntents"]
@@ -90,7 +92,7 @@ def test_print_pdf_is_pdfx4_cmyk_with_black_text(built: Path, brand: str) -> Non
 
 @pytest.mark.parametrize("brand", BRANDS)
 def test_screen_pdf_is_tagged_titled_and_bookmarked(built: Path, brand: str) -> None:
-    reader = PdfReader(built / brand / "fr/guide-screen.pdf")
+    reader = PdfReader(built / brand / "reseaux-sociaux/fr/guide-screen.pdf")
     root = reader.trailer["/Root"]
     b = validate.load_brand(ROOT, brand)
     assert bool(root["/MarkInfo"]["/Marked"])
@@ -99,10 +101,11 @@ def test_screen_pdf_is_tagged_titled_and_bookmarked(built: Path, brand: str) -> 
     assert reader.metadata.title.startswith("Les réseaux sociaux")
     assert reader.metadata.author == b.name
     titles = [item.title for item in _flatten(reader.outline)]
-    guide = validate.load_guide(ROOT, "fr", b)
+    guide = validate.load_guide(ROOT, "fr", b, "reseaux-sociaux")
     for section in guide.sections:
         assert any(section.title.split()[0] in title for title in titles)
-    assert b"/DeviceCMYK" not in (built / brand / "fr/guide-screen.pdf").read_bytes()
+    assert b"/DeviceCMYK" not in (built / brand / "reseaux-sociaux/fr/guide-screen.pdf"
+                                  ).read_bytes()
 
 
 def _flatten(outline: list) -> list:
@@ -112,11 +115,12 @@ def _flatten(outline: list) -> list:
     return items
 
 
-@pytest.mark.parametrize("brand", BRANDS)
-def test_office_pdf_folds_into_the_booklet(built: Path, brand: str) -> None:
-    with pdfplumber.open(built / brand / "fr/guide-screen.pdf") as screen:
+@pytest.mark.parametrize("brand, guide", [(b, g) for b in BRANDS
+                                          for g in ("reseaux-sociaux", "photos-videos")])
+def test_office_pdf_folds_into_the_booklet(built: Path, brand: str, guide: str) -> None:
+    with pdfplumber.open(built / brand / guide / "fr/guide-screen.pdf") as screen:
         pages = [_words(page) for page in screen.pages]
-    with pdfplumber.open(built / brand / "fr/guide-office.pdf") as office:
+    with pdfplumber.open(built / brand / guide / "fr/guide-office.pdf") as office:
         assert len(office.pages) == len(pages) // 2
         halves = []
         for side in office.pages:
@@ -146,10 +150,11 @@ def test_saddle_stitch_order_for_eight_pages() -> None:
 
 
 def test_same_inputs_give_byte_identical_pdfs(built: Path, project: kit.Project) -> None:
-    (edition,) = kit.prepare(project, ["gh-port-lumiere"], ["fr"])
+    (edition,) = kit.prepare(project, ["gh-port-lumiere"], ["fr"], guides=["photos-videos"])
     again = kit.render_edition(project, edition)
+    assert len(again) == 8
     for name, data in again.items():
-        assert data == (built / "gh-port-lumiere/fr" / name).read_bytes(), name
+        assert data == (built / "gh-port-lumiere/photos-videos/fr" / name).read_bytes(), name
 
 
 def test_preflight_report_is_written_per_brand(built: Path) -> None:

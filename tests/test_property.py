@@ -45,7 +45,7 @@ def test_any_input_gives_a_pdf_or_a_located_error(tmp_path_factory, posters, pri
     project = tmp_path_factory.mktemp("project")
     for folder in ("content", "brands", "templates", "printers"):
         shutil.copytree(ROOT / folder, project / folder)
-    (project / "content/fr/posters.yaml").write_text(
+    (project / "content/reseaux-sociaux/fr/posters.yaml").write_text(
         yaml.safe_dump({"posters": posters}, allow_unicode=True), encoding="utf-8")
     brand_file = project / "brands/default/brand.yaml"
     brand = yaml.safe_load(brand_file.read_text(encoding="utf-8"))
@@ -53,7 +53,8 @@ def test_any_input_gives_a_pdf_or_a_located_error(tmp_path_factory, posters, pri
     brand["name"] = name
     brand_file.write_text(yaml.safe_dump(brand, allow_unicode=True), encoding="utf-8")
     try:
-        (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"])
+        (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"],
+                                 guides=["reseaux-sociaux"])
         produced = kit.render_target(kit.Project(project), kit.Target(edition, 0))
     except InputErrors as exc:
         assert exc.errors

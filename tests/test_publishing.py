@@ -18,11 +18,22 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, TODAY, copy_project, edit
+from conftest import ROOT, TODAY, copy_project, edit, overfill_stade_poster
 from guidepress import cli, kit, post, workers
 
 BRAND = "gh-port-lumiere"
-POSTERS = "content/{}/posters.yaml"
+GUIDE = "reseaux-sociaux"  # the project copies below hold this guide only
+POSTERS = "content/reseaux-sociaux/{}/posters.yaml"
+
+
+def one_guide(project: Path) -> Path:
+    """Keep only the social-networks guide in a copy of the project."""
+    shutil.rmtree(project / "content/photos-videos")
+    for brand in ("default", BRAND):  # the other guide is at the end of the file
+        path = project / "brands" / brand / "brand.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text[:text.index("  photos-videos:\n")], encoding="utf-8")
+    return project
 
 
 def tree(output: Path) -> dict[str, str]:
@@ -42,7 +53,7 @@ def remove_poster(project: Path, lang: str, poster: str) -> None:
 @pytest.fixture(scope="module")
 def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One brand built in both languages, once for this module, and a copy of it."""
-    project = copy_project(tmp_path_factory.mktemp("published") / "project")
+    project = one_guide(copy_project(tmp_path_factory.mktemp("published") / "project"))
     outcome = kit.build(kit.Project(project), [BRAND], None, project / "output", today=TODAY)
     assert outcome.problems == [] and outcome.built == 18
     pristine = project.parent / "pristine"
@@ -78,37 +89,42 @@ def test_removed_poster_section_and_language_leave_no_stale_file(published: Path
     # A poster and a section removed, in both languages; only French is rebuilt.
     for lang in ("fr", "en"):
         remove_poster(published, lang, "viralite")
-    for path in published.glob("content/*/sections/08-*.yaml"):
+    for path in published.glob(f"content/{GUIDE}/*/sections/08-*.yaml"):
         path.unlink()
     second = build(published, ["fr"])
     assert second.problems == []
     assert (second.built, second.skipped) == (2, 6)  # booklet and web page; posters kept
-    names = sorted(p.name for p in (output / "fr").glob("*.pdf"))
+    names = sorted(p.name for p in (output / GUIDE / "fr").glob("*.pdf"))
     assert not [n for n in names if "viralite" in n]
     assert sorted(p.relative_to(output).as_posix() for p in second.removed) == [
-        "fr/poster-viralite-screen.pdf", "fr/poster-viralite.pdf"]
+        f"{GUIDE}/fr/poster-viralite-screen.pdf", f"{GUIDE}/fr/poster-viralite.pdf"]
     # English was not part of this run: kept exactly as it was, entries included.
-    assert (output / "en/poster-viralite.pdf").is_file()
+    assert (output / GUIDE / "en/poster-viralite.pdf").is_file()
     files = json.loads((output / "manifest.json").read_text(encoding="utf-8"))["files"]
-    on_disk = sorted(p.relative_to(output).as_posix() for p in output.glob("*/**/*")
+    on_disk = sorted(p.relative_to(output).as_posix() for p in output.glob("*/*/**/*")
                      if p.is_file())
     assert sorted(files) == on_disk
-    assert "en/poster-viralite.pdf" in files and "fr/poster-viralite.pdf" not in files
+    assert f"{GUIDE}/en/poster-viralite.pdf" in files
+    assert f"{GUIDE}/fr/poster-viralite.pdf" not in files
     # The proof sheet was remade: it shows the outputs of both languages, not the removed ones.
     proof_text = " ".join(page.extract_text() for page in PdfReader(output / "proof.pdf").pages)
     assert (output / "proof.pdf").read_bytes() != proof_before
-    assert "fr/poster-viralite.pdf" not in proof_text and "en/poster-viralite.pdf" in proof_text
+    proof_text = "".join(proof_text.split())  # long names wrap in the proof's columns
+    assert f"{GUIDE}/fr/poster-viralite.pdf" not in proof_text
+    assert f"{GUIDE}/en/poster-viralite.pdf" in proof_text
 
     # The brand drops English (brand.yaml changed: French is rebuilt); the English folder goes.
     edit(published / "brands" / BRAND / "brand.yaml", 'languages: ["fr", "en"]',
          'languages: ["fr"]')
     third = build(published)
     assert third.problems == [] and third.targets == 8
-    assert not (output / "en").exists()
+    assert not (output / GUIDE / "en").exists()
     files = json.loads((output / "manifest.json").read_text(encoding="utf-8"))["files"]
-    assert files and all(name.startswith("fr/") for name in files)
+    assert files and all(name.startswith(f"{GUIDE}/fr/") for name in files)
     proof_text = " ".join(page.extract_text() for page in PdfReader(output / "proof.pdf").pages)
-    assert "en/guide-print.pdf" not in proof_text and "fr/guide-print.pdf" in proof_text
+    proof_text = "".join(proof_text.split())
+    assert f"{GUIDE}/en/guide-print.pdf" not in proof_text
+    assert f"{GUIDE}/fr/guide-print.pdf" in proof_text
     assert sorted(p.name for p in (published / "output").iterdir()) == [f".{BRAND}.lock", BRAND]
 
     # And a run with nothing changed touches nothing.
@@ -124,23 +140,16 @@ def test_an_overflowing_poster_fails_the_run_and_writes_nothing(
         published: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = tree(published / "output")
     path = published / POSTERS.format("fr")
-    edit(path, '      - "Chaque mot est entendu jusqu’au dernier rang."',
-         '      - "Chaque mot est entendu jusqu’au dernier rang du stade, même au fond."\n'
-         '      - "Avant de publier, je me demande qui va lire et ce qu’il va comprendre."')
-    edit(path, 'headline: "Publier, c’est parler au micro d’un stade plein"',
-         'headline: "Publier en ligne, c’est parler au micro d’un stade plein à craquer"')
-    edit(path, "show_contacts: false", "show_contacts: true\n    statistic:\n"
-         '      value: "35"\n      unit: "%"\n      label: "des Français sont sur Facebook"\n'
-         '      source:\n        name: "SocialBakers"\n        year: 2012')
+    overfill_stade_poster(path)
     edit(path, 'headline: "Le secret ne s’arrête pas à l’écran"',
          'headline: "Le secret ne s’arrête jamais à l’écran"')  # a good change too
     code = run_cli(published)
     err = capsys.readouterr().err
     assert code == 2
-    message = ('content/fr/posters.yaml:10: posters (1st).statistic: the poster "stade" does not '
-               "fit on one A3 page: `statistic` and what follows run onto a second page; "
-               "shorten the headline or the points")
-    assert f"FAILED {BRAND}/fr poster stade: {message}" in err
+    message = (f'content/{GUIDE}/fr/posters.yaml:10: posters (1st).statistic: the poster "stade" '
+               "does not fit on one A3 page: `statistic` and what follows run onto a second "
+               "page; shorten the headline or the points")
+    assert f"FAILED {BRAND}/{GUIDE}/fr poster stade: {message}" in err
     assert err.count(message) == 1, err  # printed once
     assert "Traceback" not in err
     assert tree(published / "output") == before  # the good secret poster is not written either
@@ -155,9 +164,9 @@ def test_a_poster_whose_overflow_has_no_known_cause_says_so(published: Path) -> 
     with pytest.raises(kit.InputErrors) as caught:
         kit.render_target(kit.Project(published), kit.Target(edition, 0))
     assert [str(e) for e in caught.value.errors] == [
-        'content/fr/posters.yaml:2: posters (1st): the poster "stade" does not fit on one A3 page: '
-        "what runs onto a second page is none of its fields (unknown cause); check the "
-        "brand's templates and styles"]
+        f'content/{GUIDE}/fr/posters.yaml:2: posters (1st): the poster "stade" does not fit on '
+        "one A3 page: what runs onto a second page is none of its fields (unknown cause); check "
+        "the brand's templates and styles"]
 
 
 # --- caches live for one build (issue 17, point 8) -----------------------------------
@@ -170,7 +179,7 @@ def test_a_template_added_between_two_builds_in_one_process_is_used(published: P
     override.write_text('<p class="slogan">SLOGAN MAISON {{ block.text }}</p>', encoding="utf-8")
     second = build(published, ["fr"])
     assert second.problems == [] and second.built == 9
-    output = published / "output" / BRAND / "fr"
+    output = published / "output" / BRAND / GUIDE / "fr"
     text = " ".join(page.extract_text() for page in PdfReader(output / "guide-screen.pdf").pages)
     assert "SLOGAN MAISON" in text
     assert "SLOGAN MAISON" in (output / "web/index.html").read_text(encoding="utf-8")
@@ -243,7 +252,7 @@ def test_a_full_disk_while_publishing_is_a_message_and_changes_nothing(
     real_put = post.put
 
     def full(staging: Path, name: str, source: bytes | Path) -> None:
-        if name == "fr/poster-stade-screen.pdf":
+        if name == f"{GUIDE}/fr/poster-stade-screen.pdf":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staging / name))
         real_put(staging, name, source)
 
@@ -306,7 +315,7 @@ def test_ctrl_c_while_publishing_keeps_the_previous_folder(
 def test_ctrl_c_while_rendering_prints_no_traceback_and_changes_nothing(
         published: Path) -> None:
     before = tree(published / "output")
-    for path in published.glob("content/fr/sections/*.yaml"):  # the booklet is rebuilt
+    for path in published.glob(f"content/{GUIDE}/fr/sections/*.yaml"):  # booklet rebuilt
         path.write_text(path.read_text(encoding="utf-8").replace("réseaux", "Réseaux"),
                         encoding="utf-8")
     process = subprocess.Popen(

@@ -23,7 +23,7 @@ from guidepress.load import load_yaml
 from guidepress.problems import InputErrors
 
 BRAND = "brands/default/brand.yaml"
-SECTION = "content/fr/sections/01-reseaux-sociaux.yaml"
+SECTION = "content/reseaux-sociaux/fr/sections/01-reseaux-sociaux.yaml"
 LOGO = 'file: "logo.svg"'
 
 
@@ -76,7 +76,7 @@ def test_05_06_invisible_characters_are_refused(scratch_project: Path, case: str
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "http://intranet.example",
                                  "file:///etc/passwd"])
 def test_07_09_links_are_limited_to_https_mailto_tel(scratch_project: Path, url: str) -> None:
-    path = scratch_project / "content/fr/sections/05-secret.yaml"
+    path = scratch_project / "content/reseaux-sociaux/fr/sections/05-secret.yaml"
     text = path.read_text(encoding="utf-8")
     start = text.index("url: ") + 5
     end = text.index("\n", start)
@@ -86,7 +86,7 @@ def test_07_09_links_are_limited_to_https_mailto_tel(scratch_project: Path, url:
 
 
 def booklet_html(project: Path) -> str:
-    (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"])
+    (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"], guides=["reseaux-sociaux"])
     env = kit.render.template_environment(project / "templates", edition.brand)
     return kit.render.render_booklet(env, edition.guide, edition.brand,
                                      kit.render.Profile("screen")).html
@@ -203,7 +203,7 @@ def override(project: Path, name: str, text: str) -> kit.Target:
     path = project / "brands/default/templates" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"])
+    (edition,) = kit.prepare(kit.Project(project), ["default"], ["fr"], guides=["reseaux-sociaux"])
     return kit.Target(edition, 0)
 
 
@@ -271,7 +271,8 @@ def test_32_attachments_never_reach_the_pdf(scratch_project: Path) -> None:
     target = override(scratch_project, "partials/logo.html.j2",
                       '<link rel="attachment" href="brands/default/logo.svg">')
     assert failure_of(scratch_project, target) == (
-        "default/fr/poster-stade.pdf: the PDF carries attached files; nothing may be attached")
+        "default/reseaux-sociaux/fr/poster-stade.pdf: the PDF carries attached files; nothing "
+        "may be attached")
 
 
 def test_32b_a_brand_file_of_another_type_is_never_served(scratch_project: Path) -> None:
@@ -382,7 +383,9 @@ def test_39_a_link_to_another_scheme_is_caught_after_rendering() -> None:
 
 def test_40_built_pdfs_leak_nothing(built: Path) -> None:
     secret = Path("/etc/passwd").read_bytes()[:20]
-    for path in built.glob("*/*/*.pdf"):
+    paths = sorted(built.glob("*/*/*/*.pdf"))
+    assert len(paths) > 60
+    for path in paths:
         data = path.read_bytes()
         assert secret not in data
         reader = PdfReader(path)
@@ -396,9 +399,10 @@ def test_41_cli_reports_a_refused_brand_without_a_traceback(
                      str(scratch_project / "output"), "--lang", "fr"])
     err = capsys.readouterr().err
     assert code == 1
-    assert "FAILED default/fr poster stade: poster-stade.pdf: refused to load /etc/passwd" in err
+    assert ("FAILED default/reseaux-sociaux/fr poster stade: poster-stade.pdf: refused to load "
+            "/etc/passwd") in err
     assert "Traceback" not in err
-    assert not (scratch_project / "output/default/fr/poster-stade.pdf").exists()
+    assert not (scratch_project / "output/default/reseaux-sociaux/fr/poster-stade.pdf").exists()
 
 
 def test_load_yaml_keeps_lines_for_every_key(tmp_path: Path) -> None:

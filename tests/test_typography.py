@@ -68,7 +68,7 @@ def test_narrow_space_only_where_every_brand_font_has_it(scratch_project: Path) 
 
 def test_typesetting_reaches_optional_and_list_fields() -> None:
     brand = validate.load_brand(ROOT, "default")
-    guide = validate.load_guide(ROOT, "fr", brand)
+    guide = validate.load_guide(ROOT, "fr", brand, "reseaux-sociaux")
     typeset = typography.typeset(guide, typography.typesetter_for("fr", brand))
     kickers = [s.kicker for s in typeset.sections if s.kicker and "?" in s.kicker]
     assert kickers and all(f"{NBSP}?" in k for k in kickers)
