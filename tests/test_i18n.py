@@ -131,9 +131,9 @@ MISTAKES = [
      '    25 |  phone: "01 99 00 12 34"\n'
      "       | ^"),
     ('printer: "default"', 'printer "default"',
-     f"{BRAND}:37: la ligne 37 n’a pas de deux-points après sa clé : écrivez-la sous la "
+     f"{BRAND}:36: la ligne 36 n’a pas de deux-points après sa clé : écrivez-la sous la "
      "forme clé: valeur\n"
-     '    37 | printer "default"\n'
+     '    36 | printer "default"\n'
      "       | ^"),
     ('short_name: "CH du Val-Fleuri"', "short_name: @ValFleuri",
      f"{BRAND}:3: une valeur ne peut pas commencer par @ : mettez toute la valeur entre "
@@ -144,9 +144,9 @@ MISTAKES = [
      f"{BRAND}:4: short_name: cette clé apparaît deux fois (la première ligne 3) : n’en "
      "gardez qu’une"),
     ('languages: ["fr", "en"]', 'languages: ["fr", "en"\nprinter2: 1',
-     f"{BRAND}:36: le crochet ouvert ligne 36 n’est pas bien refermé : refermez-le, ou "
+     f"{BRAND}:35: le crochet ouvert ligne 35 n’est pas bien refermé : refermez-le, ou "
      'mettez toute la valeur entre guillemets droits (")\n'
-     '    36 | languages: ["fr", "en"\n'
+     '    35 | languages: ["fr", "en"\n'
      "       |            ^"),
     ('primary: "#1F4E79"', "primary: #1F4E79",
      f"{BRAND}:10: colours.primary: est vide. Une couleur qui commence par # doit être entre "
