@@ -141,15 +141,16 @@ def _png_problem(data: bytes) -> str | None:
         body = data[position + 8:position + 8 + length]
         crc = data[position + 8 + length:position + 12 + length]
         if len(body) < length or len(crc) < 4:
-            return "the file is cut short"
+            return _("the file is cut short")
         if zlib.crc32(kind + body) != struct.unpack(">I", crc)[0]:
-            return f"the checksum of its {kind.decode('latin-1')} part is wrong"
+            return _("the checksum of its {part} part is wrong").format(
+                part=kind.decode("latin-1"))
         chunks.setdefault(kind, []).append(body)
         position += 12 + length
         if kind == b"IEND":
             break
     if b"IHDR" not in chunks or b"IEND" not in chunks:
-        return "the file is cut short"
+        return _("the file is cut short")
     width, height, depth, colour, _method, _filter, interlace = struct.unpack(">IIBBBBB",
                                                                   chunks[b"IHDR"][0][:13])
     bits = depth * _PNG_CHANNELS.get(colour, 4)
@@ -171,16 +172,17 @@ def _inflate_rows(compressed: bytes, rows: list[int]) -> str | None:
             pending = inflater.unconsumed_tail
             while row < len(rows) and next_row < done + len(piece):
                 if piece[next_row - done] > 4:
-                    return f"row {row + 1} is not valid PNG data"
+                    return _("row {row} is not valid PNG data").format(row=row + 1)
                 next_row += rows[row]
                 row += 1
             done += len(piece)
             if done > expected or (not piece and not pending):
                 break
     except zlib.error as exc:
-        return f"its pixel data is corrupt: {exc}"
+        return _("its pixel data is corrupt: {reason}").format(reason=exc)
     if done != expected or not inflater.eof:
-        return f"its pixel data stops after {done} of {expected} bytes"
+        return _("its pixel data stops after {done} of {expected} bytes").format(
+            done=done, expected=expected)
     return None
 
 

@@ -20,7 +20,7 @@ from guidepress import (library, manifest, pdf, post, preflight, proof, publish,
                         typography, validate, workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from guidepress.i18n import _
+from guidepress.i18n import N_, _
 from guidepress.load import load_yaml
 from guidepress.models import Brand, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
@@ -496,7 +496,8 @@ def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:
 
 
 # Poster fields that come from brand.yaml, not from the posters file.
-_BRAND_FIELDS = {"brand.contacts": "the contact footer", "brand.name": "the establishment's name"}
+_BRAND_FIELDS = {"brand.contacts": N_("the contact footer"),
+                 "brand.name": N_("the establishment's name")}
 
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
@@ -508,15 +509,18 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
         source = load_yaml(base / display, display)
         spilled = pdf.overflowing_field(rendered)
         key: tuple[str | int, ...] = ("posters", index)
-        hint = "shorten the headline or the points"
+        hint = _("shorten the headline or the points")
         if spilled is None:  # nothing marked as a field reached the second page
-            where = "what runs onto a second page is none of its fields (unknown cause)"
-            hint = "check the brand's templates and styles"
+            where = _("what runs onto a second page is none of its fields (unknown cause)")
+            hint = _("check the brand's templates and styles")
         elif spilled.name in _BRAND_FIELDS:
-            where = f"its text leaves no room for {_BRAND_FIELDS[spilled.name]}"
+            where = _("its text leaves no room for {field}").format(
+                field=_(_BRAND_FIELDS[spilled.name]))
         else:
             key += spilled.key
-            where = f"`{spilled.label}` and what follows run onto a second page"
-        raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: {where}; {hint}")])
+            where = _("`{field}` and what follows run onto a second page").format(
+                field=spilled.label)
+        raise InputErrors([source.error(key, _(
+            'the poster "{id}" does not fit on one A3 page: {where}; {hint}').format(
+                id=poster.id, where=where, hint=hint))])
     return rendered
