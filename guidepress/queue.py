@@ -248,8 +248,9 @@ def _from_storage(index: int, target: Target, stored: Stored, seconds: float
     """A worker's outputs as the local pool would have returned them."""
     unexpected = set(stored.files) - set(target.names)
     if unexpected:  # never publish a name this target does not make
-        return workers.Result(index, failure=f"the storage holds unexpected files for "
-                               f"{target.label}: {', '.join(sorted(unexpected))}")
+        return workers.Result(index, failure=_("the storage holds unexpected files for "
+                                               "{document}: {names}").format(
+            document=target.label, names=", ".join(sorted(unexpected))))
     record = stored.record
     produced = kit.Produced({name: stored.files[name] for name in target.names
                              if name in stored.files},
@@ -319,8 +320,8 @@ class RenderJob(Job):
     @property
     def func(self) -> Callable[..., Any]:
         if self.func_name != RENDER_JOB:
-            raise JobFailed(f"refused: this worker runs {RENDER_JOB} only, not "
-                            f"{str(self.func_name)[:80]!r}")
+            raise JobFailed(_("refused: this worker runs {allowed} only, not {asked}").format(
+                allowed=RENDER_JOB, asked=repr(str(self.func_name)[:80])))
         return render_job
 
     @property
@@ -351,12 +352,14 @@ def render_job(request: dict) -> dict:
     bounded child, store the outputs under the inputs hash. Runs in RQ's work horse."""
     settings = _settings
     if settings is None:
-        raise JobFailed("this process is not a guidepress worker")
+        raise JobFailed(_("this process is not a guidepress worker"))
     try:
         job = JobRequest.model_validate(request)
     except ValidationError as exc:
-        raise _failed(f"refused a malformed job: {exc.error_count()} problem(s), first: "
-                      f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        first = exc.errors()[0]
+        raise _failed(_("refused a malformed job: {count} problems, the first: {where}: "
+                        "{problem}").format(count=exc.error_count(), where=first["loc"],
+                                            problem=first["msg"])) from None
     if settings.storage.has_outputs(job.inputs):
         return {"status": "stored"}  # another worker made it meanwhile
     if job.tool != manifest.tool_version():
@@ -393,10 +396,10 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
             ) -> workers.Result:
     meta = snapshot.extract(data, root)
     if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
-        raise snapshot.SnapshotError("the snapshot is not the one of this job's brand")
+        raise snapshot.SnapshotError(_("the snapshot is not the one of this job's brand"))
     icc = (root / str(meta.get("icc", ""))).resolve()
     if not icc.is_relative_to(root.resolve()) or not icc.is_file():
-        raise snapshot.SnapshotError("the snapshot lacks the printer's ICC profile")
+        raise snapshot.SnapshotError(_("the snapshot lacks the printer's ICC profile"))
     if job.epoch:
         os.environ["SOURCE_DATE_EPOCH"] = job.epoch  # this fork's own environment
     else:

@@ -281,7 +281,7 @@ def test_a_job_naming_another_function_is_refused(queued, redis_url: str):
     assert not marker.exists()
     assert ("refused: this worker runs guidepress.queue.render_job only, not 'os.system'"
             in evil.latest_result().exc_string)
-    assert ("refused a malformed job: 10 problem(s), first: ('brand',): String should match "
+    assert ("refused a malformed job: 10 problems, the first: ('brand',): String should match "
             "pattern" in malformed.latest_result().exc_string)
 
 
