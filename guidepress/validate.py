@@ -39,10 +39,8 @@ def load_guide_info(project: Path, slug: str) -> models.GuideInfo:
     lists has its folder (and that no folder is left unlisted)."""
     folder = project / "content" / slug
     if not (folder / "guide.yaml").is_file() or slug in RESERVED_GUIDE_NAMES:
-        known = ", ".join(list_guides(project)) or _("none")
         raise InputErrors([InputError(f"content/{slug}", 0, "",
-                                      _("there is no guide '{slug}' (known guides: {known})")
-                                      .format(slug=slug, known=known))])
+                                      _unknown_guide(slug, list_guides(project)))])
     errors: list[InputError] = []
     source = _read(project, folder / "guide.yaml", errors)
     info = _validate_source(source, models.GuideFile, errors) if source else None
@@ -169,7 +167,7 @@ def _unknown_guide(guide: str, known: list[str]) -> str:
         return _('there is no guide "{guide}" under content/; did you mean "{close}"?').format(
             guide=guide, close=close[0])
     return _('there is no guide "{guide}" under content/ (known guides: {known})').format(
-        guide=guide, known=", ".join(known))
+        guide=guide, known=", ".join(known) or _("none"))
 
 
 def _check_languages(source: SourceFile, brand: models.BrandFile, asked: list[str],

@@ -195,8 +195,11 @@ def test_a_language_folder_the_guide_does_not_list_is_named(scratch_project: Pat
 
 def test_an_unknown_guide_lists_the_known_ones(scratch_project: Path) -> None:
     assert problems(scratch_project, guides=["violences"]) == [
-        "content/violences: there is no guide 'violences' (known guides: photos-videos, "
-        "reseaux-sociaux)"]
+        'content/violences: there is no guide "violences" under content/ (known guides: '
+        "photos-videos, reseaux-sociaux)"]
+    assert problems(scratch_project, guides=["photos-vidéos"]) == [
+        'content/photos-vidéos: there is no guide "photos-vidéos" under content/; did you mean '
+        '"photos-videos"?']
 
 
 def test_a_leaflet_longer_than_its_pages_is_an_error(scratch_project: Path) -> None:
