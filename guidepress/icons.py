@@ -14,6 +14,8 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from guidepress.i18n import _
+
 ICON_PACKAGE = Path(__file__).resolve().parent.parent / "node_modules" / "@tabler" / "icons"
 ICON_FOLDER = ICON_PACKAGE / "icons" / "outline"
 ICON_LICENCE = ICON_PACKAGE / "LICENSE"
@@ -25,21 +27,20 @@ MAX_ICON_BYTES = 20_000
 def icon_path(name: str) -> Path:
     """The drawing of a pictogram, or a ValueError in words an editor understands."""
     if not ICON_FOLDER.is_dir():
-        raise ValueError("the pictogram set is not installed; run `make setup` "
-                         "(it installs @tabler/icons with npm)")
+        raise ValueError(_("the pictogram set is not installed; run `make setup` "
+                           "(it installs @tabler/icons with npm)"))
     if isinstance(name, str) and _NAME.fullmatch(name):
         path = ICON_FOLDER / f"{name}.svg"
         if path.is_file():
             return path
     close = difflib.get_close_matches(str(name), known_icons(), n=3, cutoff=0.6)
     quoted = ", ".join(f'"{candidate}"' for candidate in close)
-    hint = f"; did you mean {quoted}?" if close else ""
-    return _unknown(name, hint)
-
-
-def _unknown(name: object, hint: str) -> Path:
-    raise ValueError(f'"{name}" is not a pictogram name{hint} '
-                     f"(names are those of Tabler Icons, see {ICON_SET_URL})")
+    if close:
+        raise ValueError(_('"{name}" is not a pictogram name; did you mean {close}? (names '
+                           "are those of Tabler Icons, see {url})").format(
+                               name=name, close=quoted, url=ICON_SET_URL))
+    raise ValueError(_('"{name}" is not a pictogram name (names are those of Tabler Icons, '
+                       "see {url})").format(name=name, url=ICON_SET_URL))
 
 
 def known_icons() -> list[str]:
@@ -69,13 +70,14 @@ def icon_svg(name: str, colour: str, css_class: str) -> Markup:
     """
     path = icon_path(name)
     if path.stat().st_size > MAX_ICON_BYTES:
-        raise ValueError(f'the pictogram "{name}" is unexpectedly large')
+        raise ValueError(_('the pictogram "{name}" is unexpectedly large').format(name=name))
     root = ElementTree.fromstring(path.read_text(encoding="utf-8"))
     parts = []
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag not in _DRAWING or any(key not in _ATTRIBUTES for key in element.attrib):
-            raise ValueError(f'the pictogram "{name}" holds more than plain drawing')
+            raise ValueError(_('the pictogram "{name}" holds more than plain drawing').format(
+                name=name))
         if tag != "svg":
             attributes = "".join(
                 f' {key}="{escape(colour if value == "currentColor" else value)}"'

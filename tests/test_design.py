@@ -45,10 +45,10 @@ def test_unknown_pictogram_names_file_line_key_and_close_names(scratch_project: 
     found = problems(scratch_project)
     poster_line = line_of(scratch_project / POSTERS, '    icon: "stetoscope"')
     myth_line = line_of(scratch_project / MYTHS, '    icon: "wrold"')
-    assert f'{POSTERS}:{poster_line}: posters[1].icon: "stetoscope" is not a pictogram name; ' \
+    assert f'{POSTERS}:{poster_line}: posters (2nd).icon: "stetoscope" is not a pictogram name; ' \
         'did you mean "stethoscope", "stethoscope-off", "telescope"? (names are those of ' \
         'Tabler Icons, see https://tabler.io/icons)' in found
-    assert any(p.startswith(f'{MYTHS}:{myth_line}: blocks[1].icon: "wrold" is not a '
+    assert any(p.startswith(f'{MYTHS}:{myth_line}: blocks (2nd).icon: "wrold" is not a '
                             'pictogram name; did you mean "world"') for p in found), found
 
 
@@ -191,14 +191,14 @@ def test_layout_without_its_content_is_an_error_naming_the_poster(scratch_projec
          'layout: "statistic"\n')
     index = [line.strip() for line in
              (scratch_project / POSTERS).read_text().splitlines()].index('- id: "public"')
-    assert f'{POSTERS}:{index + 1}: posters[4]: the layout "statistic" needs a `statistic`; ' \
+    assert f'{POSTERS}:{index + 1}: posters (5th): the layout "statistic" needs a `statistic`; ' \
         "add one, or choose another layout" in problems(scratch_project)
 
 
 def test_unknown_layout_lists_the_layouts(scratch_project: Path) -> None:
     edit(scratch_project / POSTERS, 'layout: "slogan"', 'layout: "banner"')
     line = line_of(scratch_project / POSTERS, '    layout: "banner"')
-    assert f"{POSTERS}:{line}: posters[5].layout: \"banner\" is not allowed here; use one of: " \
+    assert f"{POSTERS}:{line}: posters (6th).layout: \"banner\" is not allowed here; use one of: " \
         "'points', 'statistic', 'myth', 'slogan' or 'contacts'" in problems(scratch_project)
 
 
@@ -288,7 +288,7 @@ def test_a_brand_turns_on_a_font_feature_and_an_unknown_one_is_named(scratch_pro
     line = line_of(path, '    features: ["ss09", "zero"]')
     (message,) = [str(error) for error in caught.value.errors]
     assert message.startswith(f"brands/gh-port-lumiere/brand.yaml:{line}: "
-                              'fonts.body.features[0]: the font "Fira Sans" has no OpenType '
+                              'fonts.body.features (1st): the font "Fira Sans" has no OpenType '
                               'feature "ss09" (it has: ')
     assert "ss01, ss02, ss03, ss04" in message and message.endswith(
         "; remove it, or choose a font that has it")
@@ -296,7 +296,7 @@ def test_a_brand_turns_on_a_font_feature_and_an_unknown_one_is_named(scratch_pro
     with pytest.raises(InputErrors) as caught:
         validate.load_brand(scratch_project, "gh-port-lumiere")
     assert [str(error) for error in caught.value.errors] == [
-        f'brands/gh-port-lumiere/brand.yaml:{line}: fonts.body.features[0]: ""x" 1; }} body '
+        f'brands/gh-port-lumiere/brand.yaml:{line}: fonts.body.features (1st): ""x" 1; }} body '
         '{ display: none" is not valid: an OpenType feature is a four-character tag, like '
         '"ss01" or "zero"']  # never written into the stylesheet
     edit(path, """['"x" 1; } body { display: none']""", '["zero"]')
@@ -408,12 +408,12 @@ def test_compare_and_accept_commands(built: Path, tmp_path: Path,
     assert cli.main(["compare", *args]) == 2
     assert "there is no accepted set yet" in capsys.readouterr().err
     assert cli.main(["accept", *args]) == 0
-    assert "accepted 2 page(s)" in capsys.readouterr().out
+    assert "accepted 2 pages of " in capsys.readouterr().out
     assert sorted(p.relative_to(tmp_path / "accepted").as_posix()
                   for p in (tmp_path / "accepted").rglob("*.png")) == [
         "default/poster-secret.pdf/page-01.png", "default/poster-stade.pdf/page-01.png"]
     assert cli.main(["compare", *args]) == 0
-    assert "0 page(s) changed since the accepted set" in capsys.readouterr().out
+    assert "0 pages changed since the accepted set" in capsys.readouterr().out
     shutil.copy(output / "poster-stade.pdf", output / "poster-secret.pdf")  # another poster
     (output / "poster-stade.pdf").unlink()
     assert cli.main(["compare", *args]) == 1
@@ -422,7 +422,7 @@ def test_compare_and_accept_commands(built: Path, tmp_path: Path,
     assert re.fullmatch(r"changed: default/poster-secret\.pdf page 1 \(\d+\.\d% of the pixels "
                         rf"differ\): {re.escape(str(sheet))}", printed[0]), printed
     assert printed[1].startswith("changed: default/poster-stade.pdf page 1 (page gone)")
-    assert printed[2] == "2 page(s) changed since the accepted set; if they are right, run " \
+    assert printed[2] == "2 pages changed since the accepted set; if they are right, run " \
         "build.py accept"
     before_and_after = Image.open(sheet)
     assert before_and_after.width > 1.3 * before_and_after.height  # two pages side by side
