@@ -219,6 +219,35 @@ def test_cover_composes_the_guides_pictograms_in_brand_colours(built: Path, bran
     assert len(fills) >= 3  # primary, accent, tint and paper tiles
 
 
+def _content_bottom(box) -> float:
+    """The lowest bottom edge of what a box holds (its children may overflow it)."""
+    bottoms = [_border_bottom(box)]
+    for child in getattr(box, "children", []) or []:
+        if getattr(child, "position_y", None) is not None and hasattr(child, "margin_top"):
+            bottoms.append(_content_bottom(child))
+    return max(bottoms)
+
+
+@pytest.mark.parametrize("brand, lang", [("gh-port-lumiere", "fr"), ("default", "en")])
+def test_no_block_of_the_cover_runs_into_the_next(project, brand: str, lang: str) -> None:
+    """Before, the cover's flex column squeezed the title block to fit the page: the second
+    line of Port-Lumière's subtitle was drawn across its signature rule, 4 mm below the
+    title block's end."""
+    (edition,) = kit.prepare(project, [brand], [lang], guides=["reseaux-sociaux"])
+    env, fetcher, _printing, screen = kit.tools(project, edition)
+    rendered = pdf.lay_out(render.render_booklet(env, edition.guide, edition.brand, screen),
+                           fetcher, ROOT)
+    cover = _find(rendered.pages.pages[0]._page_box, "cover")
+    blocks = [child for child in cover.children if child.element is not None]
+    assert len(blocks) >= 3  # logo card, pictogram tiles, title (and a brand's signature)
+    for upper, lower in zip(blocks, blocks[1:]):
+        assert _content_bottom(upper) <= _border_top(lower) + 0.5, (
+            upper.element.get("class"), round((_content_bottom(upper) - _border_top(lower))
+                                              * pdf.PX_TO_MM, 1))
+    page_bottom = cover.position_y + cover.margin_height()
+    assert _content_bottom(blocks[-1]) <= page_bottom - 10 / pdf.PX_TO_MM  # in the padding
+
+
 def test_logo_contains_name_hides_the_repeated_name(scratch_project: Path) -> None:
     edit(scratch_project / "brands/default/brand.yaml", 'file: "logo.svg"',
          'file: "logo.svg"\n  size: "large"')
