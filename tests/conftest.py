@@ -36,7 +36,7 @@ def poster_count(guide: str) -> int:
 
 
 # The posters of each demo guide: reseaux-sociaux (8) and photos-videos (2)
-POSTERS = {guide: poster_count(guide) for guide in ("reseaux-sociaux", "photos-videos")}
+POSTER_COUNT = {guide: poster_count(guide) for guide in ("reseaux-sociaux", "photos-videos")}
 # The day every test build pretends to run on: statistic ages never depend on the real date.
 TODAY = datetime.date(2026, 11, 29)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import POSTERS, TODAY
+from conftest import POSTER_COUNT, TODAY
 from guidepress import cli, kit, render
 
 
@@ -38,7 +38,7 @@ def test_new_brand_is_ready_to_build(scratch_project: Path,
                         today=TODAY, guides=["reseaux-sociaux"])
     # the booklet, the web page and the posters
     assert outcome.problems == []
-    assert outcome.built == outcome.targets == 2 + POSTERS["reseaux-sociaux"]
+    assert outcome.built == outcome.targets == 2 + POSTER_COUNT["reseaux-sociaux"]
     folder = output / "chu-exemple/reseaux-sociaux/fr"
     assert len(list(folder.glob("poster-*.pdf"))) == 2 * len(editions[2].guide.posters)
     cover = PdfReader(folder / "guide-screen.pdf").pages[0].extract_text()
@@ -85,7 +85,7 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
                      for p in (built / brand).glob("*/*/*.pdf")
                      if not p.name.endswith(("-screen.pdf", "office.pdf")))
     # both guides, both languages: the print booklet and every poster
-    assert len(outputs) == 2 * sum(1 + count for count in POSTERS.values())
+    assert len(outputs) == 2 * sum(1 + count for count in POSTER_COUNT.values())
     flat = re.sub(r"\s", "", text)  # long names wrap in the proof's columns
     for name in outputs:
         assert name in flat

@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTERS, TODAY
+from conftest import BRANDS, POSTER_COUNT, TODAY
 from guidepress import cli, kit, plan
 
 
@@ -31,7 +31,7 @@ def test_manifest_lists_every_file_with_its_facts(built: Path, project: kit.Proj
                                    *(built / brand).glob("*/*/web/index.html")])
         assert outputs == planned_files(project, brand)
         # both guides in both languages: booklet (3 PDFs), web page, two PDFs per poster
-        assert len(outputs) == 2 * sum(3 + 1 + 2 * count for count in POSTERS.values())
+        assert len(outputs) == 2 * sum(3 + 1 + 2 * count for count in POSTER_COUNT.values())
         assert sorted(data["files"]) == outputs
         for name, entry in data["files"].items():
             path = built / brand / name
@@ -65,11 +65,11 @@ def test_a_change_rebuilds_only_what_it_affects(scratch_project: Path) -> None:
     output = scratch_project / "output"
     first = kit.build(project, ["gh-port-lumiere"], ["fr"], output, today=TODAY,
                       guides=["reseaux-sociaux"])
-    first_proof = PdfReader(output / "gh-port-lumiere/proof.pdf")
-    assert "Première fabrication : il n’y a pas de version précédente à comparer." in " ".join(
-        " ".join(page.extract_text().split()) for page in first_proof.pages)
+    first_proof = " ".join(" ".join(page.extract_text().split()) for page in
+                           PdfReader(output / "gh-port-lumiere/proof.pdf").pages)
+    assert "Première fabrication : il n’y a pas de version précédente à comparer." in first_proof
     # the booklet, the web page and the posters
-    assert first.built == first.targets == 2 + POSTERS["reseaux-sociaux"]
+    assert first.built == first.targets == 2 + POSTER_COUNT["reseaux-sociaux"]
     posters = scratch_project / "content/reseaux-sociaux/fr/posters.yaml"
     posters.write_text(posters.read_text(encoding="utf-8").replace(
         "Publier, c’est parler au micro d’un stade plein", "Publier, c’est parler dans un stade"),
@@ -109,7 +109,7 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
     assert captured.err.count("FAILED") == 1
     assert ('FAILED gh-port-lumiere: brands/gh-port-lumiere/brand.yaml:11: colours.primary: '
             '"teal" is not a colour' in captured.err)
-    documents = 2 + POSTERS["reseaux-sociaux"]  # the booklet, the web page and the posters
+    documents = 2 + POSTER_COUNT["reseaux-sociaux"]  # the booklet, the web page and the posters
     assert f"/{documents}] built default/reseaux-sociaux/fr booklet" in captured.err
     # Counts that add up: the rejected brand is no document of the run, it is named apart.
     assert (f"summary: documents in this run {documents}, built {documents}, up to date (not "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTERS, ROOT
+from conftest import BRANDS, POSTER_COUNT, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
@@ -105,7 +105,7 @@ def test_posters_are_single_a3_pages_with_large_type(built: Path, brand: str, gu
                      if not p.name.endswith("-screen.pdf"))
     guide = validate.load_guide(ROOT, lang, validate.load_brand(ROOT, brand), guide_slug)
     assert [p.name for p in posters] == sorted(f"poster-{p.id}.pdf" for p in guide.posters)
-    assert len(posters) == POSTERS[guide_slug]
+    assert len(posters) == POSTER_COUNT[guide_slug]
     for path, poster in zip(posters, sorted(guide.posters, key=lambda p: p.id), strict=True):
         reader = PdfReader(path)
         assert len(reader.pages) == 1
@@ -126,7 +126,7 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
                 for face in b.fonts.families}
     paths = sorted(built.glob(f"{brand}/*/*/*.pdf"))
     # both guides, both languages: three booklet PDFs and two per poster
-    assert len(paths) == 2 * sum(3 + 2 * count for count in POSTERS.values())
+    assert len(paths) == 2 * sum(3 + 2 * count for count in POSTER_COUNT.values())
     for path in paths:
         data = path.read_bytes()
         used = post.pdf_fonts(data)

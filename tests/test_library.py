@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTERS, ROOT, TODAY
+from conftest import BRANDS, POSTER_COUNT, ROOT, TODAY
 from guidepress import cli, kit, library, models, render, scaffold, validate
 from guidepress.problems import InputErrors, RenderError
 from pdfs import page_texts
@@ -267,7 +267,7 @@ def test_the_library_page_lists_every_output_with_its_thumbnail(built: Path,
     thumbnails = re.findall(r'<img class="library-thumbnail" src="data:image/png;base64,', html)
     booklets_and_posters = {entry["target"] for entry in files.values()
                             if not entry["target"].endswith("web page")}
-    booklets_and_posters_per_language = sum(1 + count for count in POSTERS.values())
+    booklets_and_posters_per_language = sum(1 + count for count in POSTER_COUNT.values())
     assert len(thumbnails) == len(booklets_and_posters) == 2 * booklets_and_posters_per_language
     assert not re.search(r"""\bsrc=["'](?!data:)""", html)
     assert "<script" not in html and "<link" not in html

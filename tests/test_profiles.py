@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTERS, ROOT
+from conftest import BRANDS, POSTER_COUNT, ROOT
 from guidepress import kit, post, validate
 from pdfs import A3, A4, A5, MM
 
@@ -21,7 +21,7 @@ PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
 def all_pdfs(built: Path) -> list[Path]:
     paths = sorted(built.glob("*/*/*/*.pdf"))
     # two brands, two guides, two languages: three booklet PDFs and two per poster
-    assert len(paths) == 2 * 2 * sum(3 + 2 * count for count in POSTERS.values())
+    assert len(paths) == 2 * 2 * sum(3 + 2 * count for count in POSTER_COUNT.values())
     return paths
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import POSTERS, ROOT, TODAY, copy_project, edit, overfill_stade_poster
+from conftest import POSTER_COUNT, ROOT, TODAY, copy_project, edit, overfill_stade_poster
 from guidepress import cli, kit, post, workers
 
 BRAND = "gh-port-lumiere"
@@ -56,7 +56,7 @@ def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     project = one_guide(copy_project(tmp_path_factory.mktemp("published") / "project"))
     outcome = kit.build(kit.Project(project), [BRAND], None, project / "output", today=TODAY)
     # both languages: the booklet, the web page and the posters
-    assert outcome.problems == [] and outcome.built == 2 * (2 + POSTERS[GUIDE])
+    assert outcome.problems == [] and outcome.built == 2 * (2 + POSTER_COUNT[GUIDE])
     pristine = project.parent / "pristine"
     shutil.copytree(project, pristine, symlinks=True)
     return project, pristine
@@ -179,7 +179,7 @@ def test_a_template_added_between_two_builds_in_one_process_is_used(published: P
     override.parent.mkdir(parents=True)
     override.write_text('<p class="slogan">SLOGAN MAISON {{ block.text }}</p>', encoding="utf-8")
     second = build(published, ["fr"])
-    assert second.problems == [] and second.built == 2 + POSTERS[GUIDE]
+    assert second.problems == [] and second.built == 2 + POSTER_COUNT[GUIDE]
     output = published / "output" / BRAND / GUIDE / "fr"
     text = " ".join(page.extract_text() for page in PdfReader(output / "guide-screen.pdf").pages)
     assert "SLOGAN MAISON" in text
