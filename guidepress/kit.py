@@ -264,7 +264,8 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
         pdf.warm_up()
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
-    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
+    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration,
+                       labels=[target.label for target, _ in to_render])
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,

@@ -14,10 +14,11 @@ from io import BytesIO
 from pathlib import Path
 
 import pdfplumber
+import pikepdf
 from pypdf import PdfReader
 from PIL import Image, ImageMath
 
-from guidepress import post
+from guidepress import inks, post
 from guidepress.models import CONTRAST_PAIRS, Brand, Guide, PrinterTicket, Section, Statistic
 from guidepress.pdf import Placement
 from guidepress.problems import RenderError
@@ -157,11 +158,27 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     reader = PdfReader(BytesIO(data))
     _check_pages(base, subject, len(reader.pages), report)
     if for_print:
-        with pdfplumber.open(BytesIO(data)) as document:
-            if _has_raster_images(reader):  # pdfplumber's images are slow: only if any
-                _check_images(document, subject, ticket, report)
-            _check_small_text(document, subject, report)
-        _check_ink(data, subject, ticket, report)
+        pages = _scan(data)
+        small_text = pages is None or any(page.small_mixed_text for page in pages)
+        images = _has_raster_images(reader)
+        if images or small_text:  # pdfplumber reads every character: only when needed
+            with pdfplumber.open(BytesIO(data)) as document:
+                if images:
+                    _check_images(document, subject, ticket, report)
+                if small_text:
+                    _check_small_text(document, subject, report)
+        if not small_text:  # the scan found no text under the size in a mix of inks
+            report.checked.append(_SMALL_TEXT_CHECKED.format(subject=subject))
+        _check_ink(data, pages, subject, ticket, report)
+
+
+def _scan(data: bytes) -> list[inks.PageInks] | None:
+    """The drawing operations of a print PDF's pages, or None if they cannot be read
+    (then the slow checks, Ghostscript and pdfplumber, do it all)."""
+    try:
+        return inks.scan(data, SMALL_TEXT_PT)
+    except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
 
 
 SMALL_TEXT_PT = 9
@@ -192,7 +209,10 @@ def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) ->
             f"{', '.join(map(str, pages))}",
             f"{size:g} pt text {_inks(colour)}, e.g. {shown}; under {SMALL_TEXT_PT} pt, print "
             "text in one ink (black) or make it larger, or the plates' shift will blur it"))
-    report.checked.append(f"{subject}: text under {SMALL_TEXT_PT} pt is in one ink")
+    report.checked.append(_SMALL_TEXT_CHECKED.format(subject=subject))
+
+
+_SMALL_TEXT_CHECKED = "{subject}: text under " + str(SMALL_TEXT_PT) + " pt is in one ink"
 
 
 def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
@@ -337,7 +357,18 @@ def _clear_marks_on_the_edge(image: Image.Image) -> None:
             image.putpixel(point, (0, 0, 0, 0))
 
 
-def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:
+def _check_ink(data: bytes, pages: list[inks.PageInks] | None, subject: str,
+               ticket: PrinterTicket, report: Report) -> None:
+    """The highest total ink: from the drawing's colours when every page is vector art
+    and that bound is within the limit; otherwise measured on Ghostscript's render."""
+    limit = ticket.max_ink_percent
+    bound = None
+    if pages is not None and all(page.highest is not None for page in pages):
+        bound = max((page.highest for page in pages), default=0.0)
+    if bound is not None and bound <= limit + 1:
+        report.checked.append(f"{subject}: highest total ink at most {bound:.0f} % "
+                              f"(limit {limit} %; from the colours drawn, no images)")
+        return
     ink = total_ink(data)
     report.checked.append(f"{subject}: highest total ink {ink:.0f} % "
                           f"(limit {ticket.max_ink_percent} %)")
