@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pdfplumber
 import pikepdf
-from pypdf import PdfReader
 from PIL import Image, ImageMath
 
 from guidepress import inks, post
@@ -155,12 +154,12 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
         report.findings.append(Finding("error", subject, exc.detail))
     base = name.rsplit("/", 1)[-1]
     for_print = post.profile_of(base) == "print"
-    reader = PdfReader(BytesIO(data))
-    _check_pages(base, subject, len(reader.pages), report)
+    with pikepdf.open(BytesIO(data)) as document:
+        _check_pages(base, subject, len(document.pages), report)
+        images = for_print and _has_raster_images(document)
     if for_print:
         pages = _scan(data)
         small_text = pages is None or any(page.small_mixed_text for page in pages)
-        images = _has_raster_images(reader)
         if images or small_text:  # pdfplumber reads every character: only when needed
             with pdfplumber.open(BytesIO(data)) as document:
                 if images:
@@ -277,18 +276,17 @@ def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
     report.checked.append(f"{name}: text and logos at least {limit:g} mm inside the trim")
 
 
-def _has_raster_images(reader: PdfReader) -> bool:
+def _has_raster_images(document: pikepdf.Pdf) -> bool:
     def has_image(resources: object, depth: int = 0) -> bool:
-        xobjects = (resources or {}).get("/XObject") or {}
+        xobjects = (resources or pikepdf.Dictionary()).get("/XObject") or pikepdf.Dictionary()
         for xobject in xobjects.values():
-            xobject = xobject.get_object()
             if xobject.get("/Subtype") == "/Image":
                 return True
             if depth < 8 and has_image(xobject.get("/Resources"), depth + 1):
                 return True
         return False
 
-    return any(has_image(page.get("/Resources")) for page in reader.pages)
+    return any(has_image(page.obj.get("/Resources")) for page in document.pages)
 
 
 def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:
