@@ -6,9 +6,11 @@ through Ghostscript (about 0.2 s of start-up per file) or interpreting it in Pyt
 (pdfplumber) answers them slowly. For pages drawn only with vector art in known colours
 (the CMYK of WeasyPrint's print profile, grey, the crop marks' registration) this module
 answers from the drawing operations themselves: each fill, stroke and text run with its
-colour, overprint and bounding box. A page with anything it cannot price exactly (an
-image, a gradient, a blend mode, a soft mask, an unknown colour space) is marked as
-needing a render, and preflight keeps Ghostscript for it.
+colour, overprint and bounding box (clipping included, curves by their bounds). Text that
+overprints (black text, set by `pdfx`) is priced with the worst colour painted before it
+on its page, wherever it lies: an upper bound, never below what is printed. A page with
+anything it cannot price (an image, a gradient, a blend mode, a soft mask, an unknown
+colour space) is marked as needing a render, and preflight keeps Ghostscript for it.
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ import pikepdf
 
 Matrix = tuple[float, float, float, float, float, float]
 Box = tuple[float, float, float, float]  # left, bottom, right, top in page space
-# A painted or clipping area: the bounds of each subpath, and whether the even-odd rule
-# applies (a box's border is the box minus its inside). Curves count by their bounds.
-Region = tuple[tuple[Box, ...], bool]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 PAPER = (0.0, 0.0, 0.0, 0.0)
 _PATH = {"m", "l", "c", "v", "y", "re"}
@@ -51,13 +50,12 @@ class _State:
     stroke: tuple[float, ...] | None = (0.0, 0.0, 0.0, 1.0)
     fill_space: str = "gray"  # cmyk, gray, registration or unknown
     stroke_space: str = "gray"
-    overprint: bool = False  # fills and text
+    overprint: bool = False  # fills and text; priced as with OPM 1, the larger result
     stroke_overprint: bool = False
-    mode_1: bool = False  # OPM 1: zero components leave what is under them
     font_size: float = 0.0
     render_mode: int = 0
     line_width: float = 1.0
-    clips: tuple[Region, ...] = ()  # the clipping paths in effect
+    clips: tuple[Box, ...] = ()  # the bounds of the clipping paths in effect
 
 
 @dataclass
@@ -98,7 +96,7 @@ def _holder(holder: pikepdf.Object, resources: pikepdf.Object | None, state: _St
     text_matrix: Matrix = IDENTITY
     line_matrix: Matrix = IDENTITY
     leading = 0.0
-    clipping: Region | None = None
+    clipping: Box | None = None
     for instruction in pikepdf.parse_content_stream(holder):
         if isinstance(instruction, pikepdf.ContentStreamInlineImage):
             raise NeedsRender("inline image")
@@ -124,15 +122,13 @@ def _holder(holder: pikepdf.Object, resources: pikepdf.Object | None, state: _St
             if operator == "re":
                 path.append([])
         elif operator in ("W", "W*"):
-            clipping = _region(path, operator == "W*", 0)
+            clipping = _bounds(path, 0)
         elif operator in _PAINT:
-            even_odd = operator.endswith("*")
             if operator not in ("S", "s"):
-                _paint(page, (_region(path, even_odd, 0), *state.clips), state.fill,
-                       state.overprint)
+                _paint(page, (_bounds(path, 0), *state.clips), state.fill, state.overprint)
             if operator in ("S", "s", "B", "B*", "b", "b*"):
                 grow = state.line_width * _scale(state.ctm) / 2
-                _paint(page, (_region(path, False, grow), *state.clips), state.stroke,
+                _paint(page, (_bounds(path, grow), *state.clips), state.stroke,
                        state.stroke_overprint)
         if operator in _PAINT or operator == "n":
             # A clipping path (W … n) bounds what is painted until Q: WeasyPrint draws a
@@ -198,8 +194,7 @@ def _ext_gstate(resources: pikepdf.Object, name: pikepdf.Object, state: _State) 
         state.overprint = bool(gstate.get("/op", gstate.OP))
     elif "/op" in gstate:
         state.overprint = bool(gstate.op)
-    if "/OPM" in gstate:
-        state.mode_1 = int(gstate.OPM) == 1
+    # /OPM 0 would knock the other inks out: pricing as OPM 1 gives the larger figure.
     # /ca and /CA (opacity) mix a colour with what is under it: never more ink than the
     # larger of the two, so the highest of the colours drawn still bounds the page.
 
@@ -269,13 +264,12 @@ def _in_space(space: str, values: list[float]) -> tuple[float, ...] | None:
     return None
 
 
-def _paint(page: _Page, regions: tuple[Region, ...], colour: tuple[float, ...] | None,
+def _paint(page: _Page, boxes: tuple[Box | None, ...], colour: tuple[float, ...] | None,
            overprint: bool) -> None:
-    """Something painted (a region within its clips): count its ink inside the bleed."""
+    """Something painted (its bounds, then its clips'): count its ink inside the bleed."""
     box: Box | None = page.bleed
-    for boxes, _ in regions:
-        box = _clipped(_bounds([c for b in boxes for c in ((b[0], b[1]), (b[2], b[3]))], 0)
-                       if boxes else (0.0, 0.0, 0.0, 0.0), box) if box else None
+    for other in boxes:
+        box = _clipped(other, box) if box is not None and other is not None else None
     if box is None or box[0] >= box[2] or box[1] >= box[3]:
         return  # nothing inside the bleed (the crop marks), or nothing at all
     if colour is None:
@@ -292,8 +286,10 @@ def _text(page: _Page, state: _State, matrix: Matrix) -> None:
         return  # invisible or clipping only
     colour = state.stroke if mode in (1, 5) else state.fill
     a, b, c, d, x, y = matrix
+    # pdfplumber's size: the glyphs' height on the page; its colour: the fill colour
     size = round(abs(state.font_size * d), 1) if b == 0 and c == 0 else 0.0  # 0: rotated
-    if colour is None or (size < page.small_pt - 0.05 and not _single_ink(colour)):
+    small = size < page.small_pt - 0.05
+    if colour is None or state.fill is None or (small and not _single_ink(state.fill)):
         page.small_mixed_text = True  # the slow check will say exactly what and where
     if colour is None:
         raise NeedsRender("text in a colour this scan cannot price")
@@ -337,14 +333,6 @@ def _scale(m: Matrix) -> float:
     return max(abs(m[0]) + abs(m[2]), abs(m[1]) + abs(m[3]))
 
 
-def _region(path: list[list[tuple[float, float]]], even_odd: bool, grow: float) -> Region:
-    return tuple(_bounds(points, grow) for points in path if points), even_odd
-
-
-def _region(path: list[list[tuple[float, float]]], even_odd: bool, grow: float) -> Region:
-    return tuple(_bounds(points, grow) for points in path if points), even_odd
-
-
 def _points(operator: str, operands: list, ctm: Matrix) -> list[tuple[float, float]]:
     values = [float(v) for v in operands]
     if operator == "re":
@@ -355,7 +343,10 @@ def _points(operator: str, operands: list, ctm: Matrix) -> list[tuple[float, flo
     return [_apply(ctm, x, y) for x, y in corners]
 
 
-def _bounds(points: list[tuple[float, float]], grow: float) -> Box:
+def _bounds(path: list[list[tuple[float, float]]], grow: float) -> Box | None:
+    points = [point for subpath in path for point in subpath]
+    if not points:
+        return None
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     return (min(xs) - grow, min(ys) - grow, max(xs) + grow, max(ys) + grow)
 
@@ -367,10 +358,6 @@ def _clipped(box: Box, clip: Box | None) -> Box | None:
     inside = (max(box[0], clip[0]), max(box[1], clip[1]), min(box[2], clip[2]),
               min(box[3], clip[3]))
     return inside if inside[0] <= inside[2] and inside[1] <= inside[3] else None
-
-
-def _overlaps(box: Box, bleed: Box) -> bool:
-    return box[0] < bleed[2] and box[2] > bleed[0] and box[1] < bleed[3] and box[3] > bleed[1]
 
 
 def _inside(point: tuple[float, float], box: Box) -> bool:
