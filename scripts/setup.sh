@@ -42,6 +42,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   --constraint constraints.txt --editable '.[test]'
+# The interface's message catalogues (guidepress/locale/*/LC_MESSAGES/*.po -> .mo).
+.venv/bin/pybabel compile --use-fuzzy --statistics --domain guidepress \
+  --directory guidepress/locale
 if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
   npm ci --no-audit --no-fund --silent
 fi
