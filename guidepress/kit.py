@@ -11,6 +11,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -262,9 +263,12 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
     envs = _warm_templates(project, to_render)
     calls = [functools.partial(render_target, project, target, envs[_env_key(target.edition)])
              for target, _inputs in to_render]
+    if calls:
+        pdf.warm_up()
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
-    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
+    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration,
+                       labels=[target.label for target, _ in to_render])
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
@@ -467,6 +471,7 @@ def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
     return files
 
 
+MAX_NOTES_PAGES = 3  # padding to a multiple of 4 never needs more
 # A part whose header would open below this depth of a page (0 top, 1 foot) starts the
 # next page instead, when the booklet has pages to spare: the page it leaves is then more
 # than half full, and one note page fewer is needed
@@ -476,47 +481,85 @@ THIN_PAGE = 0.4
 
 
 def _thin_pages(rendered: pdf.Rendered) -> int:
-    """How many pages between the cover and the back cover are filled less than THIN_PAGE."""
-    return sum(fill < THIN_PAGE for fill in pdf.page_fills(rendered)[1:-1])
+    """How many pages of text (not the cover, the notes or the back cover) are filled less
+    than THIN_PAGE."""
+    notes = set(pdf.pages_showing(rendered, "notes"))
+    fills = pdf.page_fills(rendered)
+    return sum(fill < THIN_PAGE for index, fill in enumerate(fills[:-1])
+               if index > 0 and index not in notes)
 
 
 def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
              fetcher: pdf.ProjectFetcher, base: Path
              ) -> tuple[pdf.Rendered, render.BookletBreaks]:
-    """The booklet laid out on a multiple of 4 pages (saddle stitching), and the breaks
-    chosen for it: parts opening low on a page move to the next while pages are to spare,
-    then note pages (never blanks) make up the rest."""
-    def lay_out(breaks: render.BookletBreaks) -> pdf.Rendered:
-        return pdf.lay_out(render.render_booklet(env, guide, brand, profile, breaks),
-                           fetcher, base)
+    """The booklet padded to a multiple of 4 pages (saddle stitching needs it), and the
+    breaks chosen for it: parts opening low on a page move to the next while pages are to
+    spare, then note pages (never blank pages) make up the rest.
 
-    breaks = render.BookletBreaks()
-    rendered = lay_out(breaks)
-    target = -(-len(rendered.pages.pages) // 4) * 4
+    Each layout has the most note pages it can need, and those it does not need are left
+    out of the laid-out pages: the notes come after every part, so no page before them
+    changes, and `_notes_can_go` checks that the pages after them (the back cover) do not
+    depend on their number. When it cannot tell, the booklet is laid out again.
+    """
+    def lay_out(parts: frozenset[str]) -> tuple[pdf.Rendered, int]:
+        """The booklet with MAX_NOTES_PAGES note pages, and its pages before the notes."""
+        padded = pdf.lay_out(render.render_booklet(
+            env, guide, brand, profile, render.BookletBreaks(MAX_NOTES_PAGES, parts)),
+            fetcher, base)
+        return padded, len(padded.pages.pages) - MAX_NOTES_PAGES
+
+    parts: frozenset[str] = frozenset()
+    padded, pages = lay_out(parts)
+    target = -(-pages // 4) * 4
     tried: set[str] = set()
-    thin = _thin_pages(rendered)
-    while len(rendered.pages.pages) < target:
-        low = [o for o in pdf.part_openings(rendered)
+    thin = _thin_pages(padded)
+    while pages < target:
+        low = [o for o in pdf.part_openings(padded)
                if o.depth >= LOW_OPENING and o.part_id not in tried]
         if not low:
             break
         deepest = max(low, key=lambda opening: opening.depth).part_id
         tried.add(deepest)
-        moved = render.BookletBreaks(0, breaks.new_page_parts | {deepest})
-        candidate = lay_out(moved)
+        candidate, candidate_pages = lay_out(parts | {deepest})
         # kept if it needs no more paper and leaves no more page half empty
-        if len(candidate.pages.pages) <= target and _thin_pages(candidate) <= thin:
-            breaks, rendered, thin = moved, candidate, _thin_pages(candidate)
-    padding = target - len(rendered.pages.pages)
-    if padding:
-        breaks = render.BookletBreaks(padding, breaks.new_page_parts)
-        rendered = lay_out(breaks)
+        if candidate_pages <= target and _thin_pages(candidate) <= thin:
+            parts, padded, pages, thin = (parts | {deepest}, candidate, candidate_pages,
+                                          _thin_pages(candidate))
+    breaks = render.BookletBreaks(target - pages, parts)
+    notes = pdf.pages_showing(padded, "notes")
+    first = notes[0] if notes else 0
+    if notes == list(range(first, first + MAX_NOTES_PAGES)) and _notes_can_go(padded, first):
+        kept = padded.pages.pages[:first + breaks.notes_pages] + \
+            padded.pages.pages[first + MAX_NOTES_PAGES:]
+        final = render.render_booklet(env, guide, brand, profile, breaks)
+        rendered = pdf.Rendered(final, padded.pages.copy(kept), padded.warnings, padded.base)
+    else:  # a template or stylesheet the check cannot vouch for: the slow, sure way
+        rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile, breaks),
+                               fetcher, base)
     pages = len(rendered.pages.pages)
     if pages % 4:
         raise RenderError(_("{where}/guide: {pages} pages after padding, not a multiple of 4")
                           .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
                                   pages=pages))
     return rendered, breaks
+
+
+def _notes_can_go(padded: pdf.Rendered, first_notes: int) -> bool:
+    """Whether leaving out note pages changes nothing on the pages after them.
+
+    Those pages (the back cover) move back by up to 3 pages: their page number and their
+    side (left or right) change. They are unchanged if they print no page number or
+    running head (no margin box), and if the stylesheets count no total of pages and
+    style pages by side only as the default stylesheet does (running heads).
+    """
+    after = padded.pages.pages[first_notes + MAX_NOTES_PAGES:]
+    html = padded.document.html
+    return (not any(pdf.has_margin_boxes(page) for page in after)
+            and "counter(pages)" not in html and len(_PAGE_SIDES.findall(html)) <= 2)
+
+
+# `@page :left`, `@page back:right`, `@page :nth(2n)`: the default stylesheet has two
+_PAGE_SIDES = re.compile(r"@page[^{;]*:(?:left|right|recto|verso|nth)", re.IGNORECASE)
 
 
 def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:
