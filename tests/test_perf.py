@@ -31,11 +31,13 @@ def test_the_booklet_laid_out_once_is_the_booklet_laid_out_again(project: kit.Pr
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     env, fetcher, printing, screen = kit.tools(project, edition)
     guide, brand = edition.guide, edition.brand
-    once, notes = kit._booklet(env, guide, brand, screen, fetcher, project.root)
-    unpadded = pdf.lay_out(render.render_booklet(env, guide, brand, screen), fetcher,
-                           project.root)
+    once, breaks = kit._booklet(env, guide, brand, screen, fetcher, project.root)
+    unpadded = pdf.lay_out(render.render_booklet(
+        env, guide, brand, screen, render.BookletBreaks(0, breaks.new_page_parts)), fetcher,
+        project.root)
+    notes = breaks.notes_pages
     assert notes == -len(unpadded.pages.pages) % 4 and notes > 0  # something was left out
-    again = pdf.lay_out(render.render_booklet(env, guide, brand, screen, notes_pages=notes),
+    again = pdf.lay_out(render.render_booklet(env, guide, brand, screen, breaks),
                         fetcher, project.root)
     texts = [[page.extract_text() for page in PdfReader(_bytes(r, screen)).pages]
              for r in (once, again)]
@@ -53,7 +55,7 @@ def test_a_total_page_count_in_a_stylesheet_means_a_second_layout(project: kit.P
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["photos-videos"])
     env, fetcher, printing, screen = kit.tools(project, edition)
     padded = pdf.lay_out(render.render_booklet(env, edition.guide, edition.brand, screen,
-                                               notes_pages=3), fetcher, project.root)
+                                               render.BookletBreaks(3)), fetcher, project.root)
     first = pdf.pages_showing(padded, "notes")[0]
     assert kit._notes_can_go(padded, first)
     counted = pdf.Rendered(render.Document(
