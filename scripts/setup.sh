@@ -14,6 +14,7 @@ packages=(
   icc-profiles-free argyll  # FOGRA39L characterisation data and colprof: the FOGRA39 profile
   chromium                  # the web edition, tested in a real browser
   redis-server              # the job queue of `build.py --queue` (tests start their own)
+  gettext                   # msgfmt: compiles the portal's French strings
 )
 if ! command -v npm >/dev/null; then
   packages+=(nodejs npm)    # axe-core, the accessibility checker run inside Chromium
@@ -42,6 +43,10 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   --constraint constraints.txt --editable '.[test]'
+# The portal's translations: gettext's msgfmt compiles each catalogue for Django.
+for po in portal/locale/*/LC_MESSAGES/django.po; do
+  msgfmt --check -o "${po%.po}.mo" "$po"
+done
 if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
   npm ci --no-audit --no-fund --silent
 fi

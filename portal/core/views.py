@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guidepress import validate
@@ -31,19 +31,19 @@ from portal.core import brands, forms, jobs, security
 from portal.core.models import Approval, AuditEntry, Build, Establishment, GuideVersion
 
 FILE_USES = [  # (how a file name ends, what it is for)
-    ("guide-print.pdf", _lazy("For the print shop: A5 booklet, PDF/X-4, CMYK, bleed and crop marks.")),
-    ("guide-screen.pdf", _lazy("For the intranet and e-mail: accessible (tagged) PDF with live links.")),
-    ("guide-office.pdf", _lazy("For the office printer: print double-sided, flip on the short edge, "
+    ("guide-print.pdf", gettext_lazy("For the print shop: A5 booklet, PDF/X-4, CMYK, bleed and crop marks.")),
+    ("guide-screen.pdf", gettext_lazy("For the intranet and e-mail: accessible (tagged) PDF with live links.")),
+    ("guide-office.pdf", gettext_lazy("For the office printer: print double-sided, flip on the short edge, "
                            "fold and staple.")),
-    ("-screen.pdf", _lazy("A3 poster for screens and the intranet.")),
-    (".pdf", _lazy("A3 poster for the print shop (bleed and crop marks).")),
-    ("web/index.html", _lazy("The guide as a web page for the intranet (one self-contained file).")),
+    ("-screen.pdf", gettext_lazy("A3 poster for screens and the intranet.")),
+    (".pdf", gettext_lazy("A3 poster for the print shop (bleed and crop marks).")),
+    ("web/index.html", gettext_lazy("The guide as a web page for the intranet (one self-contained file).")),
 ]
-KIT_FILES = {"proof.pdf": _lazy("Proof sheet: every document with its checks, and the "
+KIT_FILES = {"proof.pdf": gettext_lazy("Proof sheet: every document with its checks, and the "
                             "“bon à tirer” box."),
-             "preflight.txt": _lazy("What the checks found, file by file."),
-             "index.html": _lazy("The library page: every file with a thumbnail."),
-             "manifest.json": _lazy("Technical list of the files and their fingerprints.")}
+             "preflight.txt": gettext_lazy("What the checks found, file by file."),
+             "index.html": gettext_lazy("The library page: every file with a thumbnail."),
+             "manifest.json": gettext_lazy("Technical list of the files and their fingerprints.")}
 
 
 def establishment_member(view):  # noqa: ANN001, ANN201 - a Django view decorator
