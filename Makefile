@@ -23,7 +23,7 @@ portal: $(READY) $(MO)
 
 # After changing the portal's strings: update the French catalogue, then translate.
 portal-messages: $(READY)
-	cd portal && PORTAL_ALLOW_DEV_KEY=1 ../$(VENV)/bin/python -m portal makemessages -l fr --no-location --no-wrap
+	cd portal && PORTAL_ALLOW_DEV_KEY=1 ../$(VENV)/bin/python -m portal makemessages -l fr --no-location --no-wrap --no-obsolete
 
 $(READY): pyproject.toml constraints.txt package-lock.json scripts/setup.sh
 	bash scripts/setup.sh

@@ -132,6 +132,7 @@ def wait_for_kit(page, base: str) -> None:
     finished = page.locator(".build .status[data-status=done], .build .status[data-status=failed]")
     expect(finished).to_be_visible(timeout=180_000)
     assert finished.get_attribute("data-status") == "done", page.locator(".build").inner_text()
+    page.reload()  # the page's summary as it now stands
 
 
 def kit_pdfs(page, base: str) -> dict[str, PdfReader]:

@@ -103,6 +103,11 @@ class Approval(models.Model):
         ordering = ["-id"]
 
 
+ACTIONS = {"brand saved": _("brand saved"), "kit build requested": _("kit build requested"),
+           "kit approved": _("kit approved (bon à tirer)"),
+           "approval withdrawn": _("approval withdrawn"), "guide published": _("guide published")}
+
+
 class AuditEntry(models.Model):
     """Who changed or approved what, and when."""
 
@@ -119,3 +124,8 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
+
+    @property
+    def label(self) -> str:
+        """The action in the reader's language."""
+        return str(ACTIONS.get(self.action, self.action))
