@@ -31,7 +31,7 @@ if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
 fi
 "$PY" -m portal migrate --verbosity 0
 "$PY" -m portal portal_demo
-"$PY" -m portal rqworker portal &
+"$PY" -m portal rqworker portal --worker-class portal.core.jobs.Worker &
 pids+=($!)
 echo "Portal: http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
 "$PY" -m portal runserver "127.0.0.1:$PORT" --insecure --noreload

@@ -72,7 +72,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             break
         except redis.ConnectionError:
             time.sleep(0.05)
-    worker = subprocess.Popen([sys.executable, "-m", "portal", "rqworker", "portal"],
+    worker = subprocess.Popen([sys.executable, "-m", "portal", "rqworker", "portal",
+                               "--worker-class", "portal.core.jobs.Worker"],
                               cwd=ROOT, env=dict(os.environ, PORTAL_JOBS="rq"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     httpd = make_server("127.0.0.1", 0, StaticFilesHandler(get_wsgi_application()),

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pypdfium2
+import rq
 from django.conf import settings
 from django.utils import timezone
 
@@ -32,6 +33,11 @@ from portal.core.models import Build, Establishment, GuideVersion
 log = logging.getLogger("portal")
 PREVIEW_SCALE = 0.5  # thumbnails: about 300 px wide for an A5 page
 PROOF_SCALE = 1.0
+
+
+class Worker(rq.Worker):
+    """RQ's worker, named so that `rqworker --worker-class portal.core.jobs.Worker` loads
+    this module, and so the engine, in the worker's parent: each job's fork starts warm."""
 
 
 def submit(build: Build) -> None:
