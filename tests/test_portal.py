@@ -7,6 +7,7 @@ exercised in tests/test_portal_browser.py."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -154,6 +155,42 @@ def test_logo_and_font_files_get_the_engines_asset_checks(site, submitted) -> No
     response = editor.post("/brand/", {**values, **fake_font})
     assert response.status_code == 400
     assert response.context["form"].errors["font_regular"], response.context["form"].errors
+    assert submitted == []
+
+
+def test_an_uploaded_font_is_checked_for_the_characters_the_guides_use(site, submitted
+                                                                         ) -> None:
+    """A font without accented letters: the engine names each character, beside the field
+    whose text uses it, or beside the typeface for the guides' own texts."""
+    from fontTools import subset
+    from guidepress.models import _package_font_files
+
+    regular = _package_font_files("fontpkg_atkinson_hyperlegible").regular
+    options = subset.Options()
+    font = subset.load_font(str(regular), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=range(0x20, 0x7F))  # ASCII only: no é, à, ’, «
+    subsetter.subset(font)
+    data = io.BytesIO()
+    font.save(data)
+    editor = client("a-editor")
+    values = form_values(editor)
+    values.update({"font": "upload", "font_family": "Sans Accents",
+                   "font_regular": _upload("sans-accents.ttf", data.getvalue())})
+    response = editor.post("/brand/", values)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["contact1_hours"] == [
+        'the character "à" (U+00E0) is not in the brand\'s font Sans Accents; replace it']
+    # once the brand's own texts can be drawn, the guides' texts are checked
+    values["contact1_hours"] = "9 h - 17 h"
+    values["font_regular"] = _upload("sans-accents.ttf", data.getvalue())
+    errors = editor.post("/brand/", values).context["form"].errors
+    assert all(message.startswith(("content/photos-videos/", "templates/labels/"))
+               and "is not in the brand's font Sans Accents; replace it" in message
+               for message in errors["font"]), dict(errors)
+    assert ('content/photos-videos/fr/guide.yaml:1: title: the character "à" (U+00E0) is not '
+            "in the brand's font Sans Accents; replace it") in errors["font"]
     assert submitted == []
 
 

@@ -69,13 +69,25 @@ class BrandForm(forms.Form):
                                ("email", _("E-mail")), ("hours", _("Opening hours"))):
                 self.fields[f"contact{index}_{key}"] = forms.CharField(
                     label=label, required=False)
+        contact_labels = (("role", _("Department")), ("phone", _("Phone")),
+                          ("email", _("E-mail")), ("hours", _("Opening hours")))
         for guide in guides:
             self.fields[f"guide_{guide}_intranet_url"] = forms.CharField(
                 label=_("Intranet page for the guide “%(guide)s”") % {"guide": guide},
                 required=False)
+            for key, label in contact_labels:  # the guide's own contact, if it has one
+                self.fields[f"guide_{guide}_contact_{key}"] = forms.CharField(
+                    label=label, required=False)
         self.fields["printer"].choices = [(name, name) for name in printer_names()]
         if not self.is_bound:
             self.initial = initial_values(current, guides)
+
+    @property
+    def guide_groups(self) -> list[tuple[str, forms.BoundField, list[forms.BoundField]]]:
+        """Per published guide: its intranet page field and its own contact's fields."""
+        return [(guide, self[f"guide_{guide}_intranet_url"],
+                 [self[f"guide_{guide}_contact_{key}"] for key in CONTACT_KEYS])
+                for guide in self.guides]
 
     def clean(self) -> dict:
         """Refuse oversized files before they are read (the request's size is bounded
@@ -117,8 +129,15 @@ class BrandForm(forms.Form):
         if self.guides:
             data["guides"] = {}
             for guide in self.guides:
+                own: dict = {}
                 url = values[f"guide_{guide}_intranet_url"].strip()
-                data["guides"][guide] = {"intranet_url": url} if url else None
+                if url:
+                    own["intranet_url"] = url
+                contact = {key: values[f"guide_{guide}_contact_{key}"].strip()
+                           for key in CONTACT_KEYS}
+                if any(contact.values()):
+                    own["contacts"] = [{key: value for key, value in contact.items() if value}]
+                data["guides"][guide] = own or None
         return change
 
     def _logo(self, upload: UploadedFile | None, change: brands.BrandChange) -> str:
@@ -167,7 +186,10 @@ class BrandForm(forms.Form):
                 field = "font"
             if field is None and error.file.startswith(f"brands/{slug}/logo"):
                 field = "logo"
-            message = error.message if field else _where(error, slug)
+            if field is None and "is not in the brand's font" in error.message:
+                field = "font"  # a guide uses a character the chosen font cannot draw
+            # a problem in brand.yaml is said in its own words; elsewhere, with its place
+            message = error.message if field and error.file == brand_file else _where(error, slug)
             self.add_error(field if field in self.fields else None, message)
 
 
@@ -184,6 +206,9 @@ def field_for(key: str) -> str | None:
         return f"contact{index}_{part if part in CONTACT_KEYS else 'role'}"
     if match := re.fullmatch(r"guides\.([a-z0-9-]+)\.intranet_url.*", key):
         return f"guide_{match[1]}_intranet_url"
+    if match := re.fullmatch(r"guides\.([a-z0-9-]+)\.contacts(?:\[\d+\])?(?:\.(\w+))?.*", key):
+        part = match[2] if match[2] in CONTACT_KEYS else "role"
+        return f"guide_{match[1]}_contact_{part}"
     if match := re.fullmatch(r"colours\.(\w+).*", key):
         return match[1] if match[1] in COLOUR_KEYS else None
     if match := re.fullmatch(r"fonts\.body\.files\.(\w+).*", key):
@@ -233,6 +258,9 @@ def initial_values(current: dict, guides: list[str]) -> dict:
     for guide in guides:
         settings_ = ((current.get("guides") or {}).get(guide) or {})
         values[f"guide_{guide}_intranet_url"] = _text(settings_.get("intranet_url"))
+        for key in CONTACT_KEYS:
+            first = (settings_.get("contacts") or [{}])[0] or {}
+            values[f"guide_{guide}_contact_{key}"] = _text(first.get(key))
     return values
 
 

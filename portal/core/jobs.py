@@ -33,6 +33,7 @@ from portal.core.models import Build, Establishment, GuideVersion
 log = logging.getLogger("portal")
 PREVIEW_SCALE = 0.5  # thumbnails: about 300 px wide for an A5 page
 PROOF_SCALE = 1.0
+UNEXPECTED = "the build stopped on an unexpected error; the worker's log says why"
 
 
 class Worker(rq.Worker):
@@ -121,6 +122,9 @@ def run_preview(build_id: int) -> None:
                     _page_png(files["guide-screen.pdf"], 0, folder / "cover.png", PREVIEW_SCALE)
     except InputErrors as exc:
         problems = [str(error) for error in exc.errors]
+    except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
+        log.exception("preview %s failed", build.pk)
+        problems = [UNEXPECTED]
     _finish(build, problems)
 
 
@@ -154,6 +158,9 @@ def run_kit(build_id: int) -> None:
                     _page_png(proof, index, folder / f"proof-{index + 1}.png", PROOF_SCALE)
     except InputErrors as exc:
         problems = [str(error) for error in exc.errors]
+    except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
+        log.exception("kit build %s failed", build.pk)
+        problems = [UNEXPECTED]
     _finish(build, problems)
 
 

@@ -292,7 +292,7 @@ def approve(request: HttpRequest, establishment: Establishment, build_id: int) -
     """The bon à tirer of one build: recorded, then the kit is rebuilt without watermark."""
     _need(request, "approve_kit")
     build = get_object_or_404(Build, pk=build_id, establishment=establishment,
-                              kind=Build.KIT, status=Build.DONE)
+                              kind=Build.KIT, status=Build.DONE, draft=True)
     if (build.brand_digest != brands.brand_digest(establishment)
             or build.guide_versions != _current_versions()):
         messages.error(request, _("The brand or a guide changed since this proof was made: "
