@@ -238,6 +238,8 @@ def test_portal_in_chromium(server: str, browser, tmp_path_factory) -> None:
     for url in (f"/builds/{draft_build.pk}/", f"/builds/{preview.pk}/poster.png",
                 f"/proof/{draft_build.pk}/page-1.png"):
         assert other.goto(server + url).status == 404, url
+    for url in ("/downloads/0/", "/downloads/kit.zip"):  # B has no kit: nothing to serve
+        assert other.goto(server + url).status == 404, url
     other.goto(f"{server}/downloads/")
     assert "Tilleuls" not in other.content()
     assert other.request.post(f"{server}/proof/{draft_build.pk}/approve/").status == 403  # CSRF
