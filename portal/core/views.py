@@ -4,7 +4,6 @@ within that establishment, so another establishment's ids give 404."""
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 import zipfile
