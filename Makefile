@@ -13,9 +13,9 @@ test: $(READY) $(MO)
 
 setup: $(READY) $(MO)
 
-# The portal's French strings, compiled by gettext's msgfmt (Django reads the .mo file).
-$(MO): portal/locale/fr/LC_MESSAGES/django.po
-	msgfmt --check -o $@ $<
+# The portal's French strings, compiled again when they change (Django reads the .mo).
+$(MO): portal/locale/fr/LC_MESSAGES/django.po $(READY)
+	$(VENV)/bin/pybabel compile --domain django --directory portal/locale
 
 # The portal on 127.0.0.1:8000 with Redis, one worker and demo accounts (docs/deploy.md).
 portal: $(READY) $(MO)

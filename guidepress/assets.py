@@ -21,6 +21,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image
 
+from guidepress.i18n import _
 from guidepress.load import FileRefused, read_regular_file
 
 MAX_ASSET_BYTES = 5_000_000
@@ -54,8 +55,8 @@ def check_asset(path: Path) -> None:
         _check_svg(path.name, data)
         return
     if not data.startswith(_MAGIC.get(suffix, (b"\x00\x00\x00\x00impossible",))):
-        raise ValueError(f'"{path.name}" is not really a {suffix[1:].upper()} file '
-                         "(its content does not match its name)")
+        raise ValueError(_('"{name}" is not really a {kind} file (its content does not match '
+                           "its name)").format(name=path.name, kind=suffix[1:].upper()))
     if suffix in (".png", ".jpg", ".jpeg"):
         _check_raster(path.name, data)
     elif suffix in (".ttf", ".otf", ".woff", ".woff2"):
@@ -71,8 +72,8 @@ def _check_font(name: str, data: bytes) -> None:
     except (TTLibError, struct.error, KeyError, ValueError, EOFError, AssertionError):
         mapped = None
     if not mapped:
-        raise ValueError(f'"{name}" is damaged or is not a font: its character table cannot '
-                         "be read; export the font again or use another file")
+        raise ValueError(_('"{name}" is damaged or is not a font: its character table cannot '
+                           "be read; export the font again or use another file").format(name=name))
 
 
 def aspect_ratio(path: Path) -> float:
@@ -121,18 +122,22 @@ def _check_raster(name: str, data: bytes) -> None:
         width, height = 0, 0  # so large that Pillow would not even open it
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow on damaged data
         raise ValueError(_damaged(name, str(exc))) from None
-    allowed = f"the {MAX_PIXELS // 1_000_000} million allowed"
+    millions = MAX_PIXELS // 1_000_000
     if not width:
-        raise ValueError(f'"{name}" has more pixels than {allowed}')
+        raise ValueError(_('"{name}" has more pixels than the {millions} million allowed')
+                         .format(name=name, millions=millions))
     if width * height > MAX_PIXELS:
-        raise ValueError(f'"{name}" is {width}×{height} pixels, more than {allowed}')
+        raise ValueError(_('"{name}" is {width}×{height} pixels, more than the {millions} '
+                           "million allowed").format(name=name, width=width, height=height,
+                                                     millions=millions))
     problem = _png_problem(data) if data.startswith(_MAGIC[".png"][0]) else _jpeg_problem(data)
     if problem:
         raise ValueError(_damaged(name, problem))
 
 
 def _damaged(name: str, reason: str) -> str:
-    return f'"{name}" is damaged: its pixels cannot be read ({reason}); export the image again'
+    return _('"{name}" is damaged: its pixels cannot be read ({reason}); export the image '
+             "again").format(name=name, reason=reason)
 
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -152,22 +157,23 @@ def _png_problem(data: bytes) -> str | None:
         body = data[position + 8:position + 8 + length]
         crc = data[position + 8 + length:position + 12 + length]
         if len(body) < length or len(crc) < 4:
-            return "the file is cut short"
+            return _("the file is cut short")
         if zlib.crc32(kind + body) != struct.unpack(">I", crc)[0]:
-            return f"the checksum of its {kind.decode('latin-1')} part is wrong"
+            return _("the checksum of its {part} part is wrong").format(
+                part=kind.decode("latin-1"))
         chunks.setdefault(kind, []).append(body)
         position += 12 + length
         if kind == b"IEND":
             break
     if b"IHDR" not in chunks or b"IEND" not in chunks:
-        return "the file is cut short"
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB",
+        return _("the file is cut short")
+    width, height, depth, colour, _method, _filter, interlace = struct.unpack(">IIBBBBB",
                                                                   chunks[b"IHDR"][0][:13])
     bits = depth * _PNG_CHANNELS.get(colour, 4)
     passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
     rows = [(-(-(width - x) // dx) * bits + 7) // 8 + 1
             for x, y, dx, dy in passes if width > x and height > y
-            for _ in range(y, height, dy)]
+            for _row in range(y, height, dy)]
     return _inflate_rows(b"".join(chunks.get(b"IDAT", [])), rows)
 
 
@@ -182,16 +188,17 @@ def _inflate_rows(compressed: bytes, rows: list[int]) -> str | None:
             pending = inflater.unconsumed_tail
             while row < len(rows) and next_row < done + len(piece):
                 if piece[next_row - done] > 4:
-                    return f"row {row + 1} is not valid PNG data"
+                    return _("row {row} is not valid PNG data").format(row=row + 1)
                 next_row += rows[row]
                 row += 1
             done += len(piece)
             if done > expected or (not piece and not pending):
                 break
     except zlib.error as exc:
-        return f"its pixel data is corrupt: {exc}"
+        return _("its pixel data is corrupt: {reason}").format(reason=exc)
     if done != expected or not inflater.eof:
-        return f"its pixel data stops after {done} of {expected} bytes"
+        return _("its pixel data stops after {done} of {expected} bytes").format(
+            done=done, expected=expected)
     return None
 
 
@@ -206,37 +213,44 @@ def _jpeg_problem(data: bytes) -> str | None:
 def _check_svg(name: str, data: bytes) -> None:
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
-        raise ValueError(f'"{name}" declares a DOCTYPE or entities; save it as plain SVG')
+        raise ValueError(_('"{name}" declares a DOCTYPE or entities; save it as plain SVG')
+                         .format(name=name))
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
-        raise ValueError(f'"{name}" is not a valid SVG file ({exc})') from None
+        raise ValueError(_('"{name}" is not a valid SVG file ({reason})').format(
+            name=name, reason=exc)) from None
     if _local(root.tag) != "svg":
-        raise ValueError(f'"{name}" is not an SVG drawing')
+        raise ValueError(_('"{name}" is not an SVG drawing').format(name=name))
     count = 0
     stack = [(root, 1)]
     while stack:
         element, depth = stack.pop()
         count += 1
         if count > MAX_SVG_ELEMENTS or depth > MAX_SVG_DEPTH:
-            raise ValueError(f'"{name}" is too complex (more than {MAX_SVG_ELEMENTS} elements '
-                             f"or {MAX_SVG_DEPTH} levels); simplify the drawing")
+            raise ValueError(_('"{name}" is too complex (more than {elements} elements or '
+                               "{levels} levels); simplify the drawing").format(
+                                   name=name, elements=MAX_SVG_ELEMENTS, levels=MAX_SVG_DEPTH))
         tag = _local(element.tag)
         if tag in _SVG_FORBIDDEN:
-            raise ValueError(f'"{name}" contains a <{tag}> element; a logo must be a plain '
-                             "drawing")
+            raise ValueError(_('"{name}" contains a <{tag}> element; a logo must be a plain '
+                               "drawing").format(name=name, tag=tag))
         for attribute, value in element.attrib.items():
             key = _local(attribute)
             if key.startswith("on"):
-                raise ValueError(f'"{name}" contains a script attribute ({key})')
+                raise ValueError(_('"{name}" contains a script attribute ({key})').format(
+                    name=name, key=key))
             if key == "href" and _EXTERNAL.match(value):
-                raise ValueError(f'"{name}" refers to another file or address ({value[:60]}); '
-                                 "embed everything in the SVG")
+                raise ValueError(_('"{name}" refers to another file or address ({address}); '
+                                   "embed everything in the SVG").format(
+                                       name=name, address=value[:60]))
             if key == "style" and _URL_IN_STYLE.search(value):
-                raise ValueError(f'"{name}" loads something from outside in a style attribute')
+                raise ValueError(_('"{name}" loads something from outside in a style '
+                                   "attribute").format(name=name))
         if tag == "style" and element.text and (_URL_IN_STYLE.search(element.text)
                                                 or "@import" in element.text):
-            raise ValueError(f'"{name}" loads something from outside in its <style>')
+            raise ValueError(_('"{name}" loads something from outside in its <style>')
+                             .format(name=name))
         stack.extend((child, depth + 1) for child in element)
     _check_expansion(name, root)
 
@@ -264,16 +278,18 @@ def _check_expansion(name: str, root: ElementTree.Element) -> None:
             pending.pop()
             size[element] = 1 + sum(size[s] for s in successors(element))
             if size[element] > MAX_SVG_EXPANDED:
-                raise ValueError(f'"{name}" is too complex: its <use> elements draw more than '
-                                 f"{MAX_SVG_EXPANDED} elements; simplify the drawing")
+                raise ValueError(_('"{name}" is too complex: its <use> elements draw more '
+                                   "than {count} elements; simplify the drawing").format(
+                                       name=name, count=MAX_SVG_EXPANDED))
             continue
         if following in size:
             continue
         if following in path:
             loop = [e for e in path[path.index(following):] if e.get("id")] + [following]
             chain = " → ".join(f"#{e.get('id')}" for e in loop)
-            raise ValueError(f'"{name}" has a <use> that refers back to itself ({chain}), '
-                             "which can never be drawn; remove the loop")
+            raise ValueError(_('"{name}" has a <use> that refers back to itself ({chain}), '
+                               "which can never be drawn; remove the loop").format(
+                                   name=name, chain=chain))
         path.append(following)
         pending.append(iter(successors(following)))
 

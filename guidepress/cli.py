@@ -6,65 +6,86 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from guidepress import kit, progress, scaffold, validate, workers
+from guidepress import i18n, kit, progress, scaffold, validate, workers
+from guidepress.i18n import N_, _
 from guidepress.problems import InputErrors, RenderError
 
 DEFAULT_BRAND = "default"
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
+# argparse's own words (usage line, its error messages), so that a mistyped option is told
+# in the interface language too; marked here for extraction into the catalogue.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"),
+    N_("show this help message and exit"), N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"), N_("not allowed with argument %s"),
+    N_("the following arguments are required: %s"), N_("expected one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
-    """Describe the command line."""
-    p = argparse.ArgumentParser(prog="build.py", description="Build branded print kits.")
+    """Describe the command line, in the interface language (set before this is called)."""
+    p = argparse.ArgumentParser(prog="build.py", description=_("Build branded print kits."))
     p.add_argument("command", nargs="?",
                    choices=("build", "check", "new-brand", "new-guide", "watch", "worker"),
-                   default="build", help="build (default) renders the kits; check validates "
+                   default="build", help=_("build (default) renders the kits; check validates "
                    "and preflights without rendering; new-brand SLUG starts a brand folder; "
                    "new-guide SLUG starts a guide; watch rebuilds on every change and serves "
-                   "a preview page; worker takes jobs from --queue")
-    p.add_argument("--port", type=int, default=8000, help="with watch: the preview's port")
+                   "a preview page; worker takes jobs from --queue"))
+    p.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None,
+                   help=_("language of the messages (default: GUIDEPRESS_LANG, then the "
+                          "system's locale, then French)"))
+    p.add_argument("--port", type=int, default=8000, help=_("with watch: the preview's port"))
     p.add_argument("slug", nargs="?",
-                   help="with new-brand or new-guide: the new brand's or guide's folder name")
-    p.add_argument("--name", help="with new-brand: the establishment's full name")
-    p.add_argument("--title", help="with new-guide: the guide's title")
+                   help=_("with new-brand or new-guide: the new brand's or guide's folder name"))
+    p.add_argument("--name", help=_("with new-brand: the establishment's full name"))
+    p.add_argument("--title", help=_("with new-guide: the guide's title"))
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--brand", default=DEFAULT_BRAND, help="brand folder name under brands/")
-    which.add_argument("--all-brands", action="store_true", help="every folder under brands/")
+    which.add_argument("--brand", default=DEFAULT_BRAND,
+                       help=_("brand folder name under brands/"))
+    which.add_argument("--all-brands", action="store_true",
+                       help=_("every folder under brands/"))
     guides = p.add_mutually_exclusive_group()
     guides.add_argument("--guide", action="append", metavar="GUIDE",
-                        help="guide folder name under content/ (repeatable)")
+                        help=_("guide folder name under content/ (repeatable)"))
     guides.add_argument("--all-guides", action="store_true",
-                        help="every guide each brand enables (the default)")
+                        help=_("every guide each brand enables (the default)"))
     p.add_argument("--lang", action="append", choices=("fr", "en"),
-                   help="language to build (repeatable); default: the brand's languages")
-    p.add_argument("--printer", help="printer ticket under printers/ (default: the brand's)")
-    p.add_argument("--max-statistic-age", type=int, default=5, metavar="YEARS",
-                   help="warn about statistics older than this (default: 5 years)")
+                   help=_("language to build (repeatable); default: the brand's languages"))
+    p.add_argument("--printer", help=_("printer ticket under printers/ (default: the brand's)"))
+    p.add_argument("--max-statistic-age", type=int, default=5, metavar=_("YEARS"),
+                   help=_("warn about statistics older than this (default: 5 years)"))
     p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
-                   help="date the age of statistics is counted to (default: today's date)")
+                   help=_("date the age of statistics is counted to (default: today's date)"))
     p.add_argument("--jobs", type=int, default=None,
-                   help="documents rendered at once (default: all cores)")
-    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
-                   help="time limit of one document (default: 300)")
+                   help=_("documents rendered at once (default: all cores)"))
+    p.add_argument("--timeout", type=float, default=300, metavar=_("SECONDS"),
+                   help=_("time limit of one document (default: 300)"))
     p.add_argument("--memory", type=int, default=3000, metavar="MB",
-                   help="memory limit of one document's worker (default: 3000)")
+                   help=_("memory limit of one document's worker (default: 3000)"))
     p.add_argument("--force", action="store_true",
-                   help="rebuild every document, even those whose inputs did not change")
-    p.add_argument("--queue", metavar="URL", help="render on a job queue (redis://[:password@]"
-                   "host:port/db) instead of this machine; with worker: the queue to serve")
+                   help=_("rebuild every document, even those whose inputs did not change"))
+    p.add_argument("--queue", metavar="URL", help=_("render on a job queue (redis://[:password@]"
+                   "host:port/db) instead of this machine; with worker: the queue to serve"))
     p.add_argument("--storage", type=Path, default=None, metavar="DIR",
-                   help="with --queue: the folder shared with the workers for inputs and "
-                   "outputs (default: ~/.cache/guidepress/storage)")
-    p.add_argument("--heartbeat", type=float, default=10, metavar="SECONDS",
-                   help="with worker: heartbeat period; a job whose worker misses about "
-                   "three is retried elsewhere (default: 10)")
+                   help=_("with --queue: the folder shared with the workers for inputs and "
+                          "outputs (default: ~/.cache/guidepress/storage)"))
+    p.add_argument("--heartbeat", type=float, default=10, metavar=_("SECONDS"),
+                   help=_("with worker: heartbeat period; a job whose worker misses about "
+                          "three is retried elsewhere (default: 10)"))
     p.add_argument("--burst", action="store_true",
-                   help="with worker: stop once the queue is empty")
-    p.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
+                   help=_("with worker: stop once the queue is empty"))
+    p.add_argument("--output", type=Path, default=None,
+                   help=_("output folder (default: output/)"))
     p.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                    help=argparse.SUPPRESS)
     return p
@@ -74,12 +95,49 @@ def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a date like 2026-11-29') from None
+        raise argparse.ArgumentTypeError(
+            _('"{value}" is not a date like 2026-11-29').format(value=value)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return its exit code."""
+    """Run the command line and return its exit code; a user never sees a traceback."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--ui-lang", choices=i18n.LANGUAGES, default=None)
+    known, _rest = early.parse_known_args(argv)
+    # Once per run: every message from here on, in workers too, speaks this language.
+    i18n.set_language(i18n.choose(known.ui_lang))
+    # argparse looks its messages up through its module's `_` and `ngettext` at call time.
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # outside a build (check, new-brand…): nothing was written
+        print(_("interrupted: nothing was written, output/ keeps its previous files"),
+              file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(_os_message(exc, args), file=sys.stderr)
+        return 1
+
+
+def _os_message(exc: OSError, args: argparse.Namespace) -> str:
+    """Say in words what the system refused: a full disk, a folder without permission..."""
+    where = exc.filename or (args.output or _("the output folder"))
+    if exc.errno == errno.ENOSPC:
+        return _("the disk is full while writing {path}; free some space and run the same "
+                 "command again").format(path=where)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return _("cannot write to {path}: permission denied; choose another folder with "
+                 "--output or change its permissions").format(path=where)
+    if exc.errno == errno.EADDRINUSE:
+        return _("port {port} is already used by another program; choose another one, for "
+                 "example: --port {other}").format(port=args.port, other=args.port + 1)
+    return _("the system refused an operation on {path}: {reason}").format(
+        path=where, reason=exc.strerror or exc)
+
+
+def _run(args: argparse.Namespace) -> int:
     # The only place the clock is read: everything below receives this date.
     args.today = args.today or datetime.date.today()
     project = kit.Project(args.project.resolve())
@@ -94,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
               args.port, today=args.today, guides=args.guide)
         return 0
     if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
-        print("--queue: give the queue's address as redis://[:password@]host:port/db",
+        print(_("--queue: give the queue's address as redis://[:password@]host:port/db"),
               file=sys.stderr)
         return 2
     if args.command == "worker":
@@ -111,23 +169,26 @@ def main(argv: list[str] | None = None) -> int:
                                 on_progress=display.update, today=args.today,
                                 guides=args.guide, runner=_runner(args))
     except InputErrors as exc:
-        count = len(exc.errors)
-        print(f"{count} problem{'s' if count > 1 else ''} in the input; nothing was written:",
-              file=sys.stderr)
+        print(i18n.ngettext("{count} problem in the input; nothing was written:",
+                            "{count} problems in the input; nothing was written:",
+                            len(exc.errors)).format(count=len(exc.errors)), file=sys.stderr)
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 2
     except RenderError as exc:
-        print(f"could not produce the documents; nothing was written: {exc}", file=sys.stderr)
+        print(_("could not produce the documents; nothing was written: {reason}").format(
+            reason=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: every brand not yet published keeps its previous files in "
-              f"{output}" + ("; the queued jobs were cancelled" if args.queue else ""),
-              file=sys.stderr)
+        message = (_("interrupted: every brand not yet published keeps its previous files "
+                     "in {folder}; the queued jobs were cancelled") if args.queue else
+                   _("interrupted: every brand not yet published keeps its previous files "
+                     "in {folder}"))
+        print(message.format(folder=output), file=sys.stderr)
         return INTERRUPTED
     progress.summary(outcome, output)
     for problem in outcome.problems:
-        print(f"FAILED {problem}", file=sys.stderr)
+        print(_("FAILED {problem}").format(problem=problem), file=sys.stderr)
     return outcome.exit_code
 
 
@@ -152,15 +213,15 @@ def _worker(args: argparse.Namespace) -> int:
     from guidepress import queue, storage
 
     if not args.queue:
-        print("usage: build.py worker --queue redis://[:password@]host:port/db "
-              "[--storage DIR]", file=sys.stderr)
+        print(_("usage: .venv/bin/python build.py worker --queue "
+                "redis://[:password@]host:port/db [--storage DIR]"), file=sys.stderr)
         return 2
     try:
         return queue.run_worker(args.queue, storage.FolderStorage(_storage_root(args)),
                                 workers.Limits(args.timeout, args.memory), args.heartbeat,
                                 args.burst)
     except queue.QueueError as exc:
-        print(f"the worker cannot start: {exc}", file=sys.stderr)
+        print(_("the worker cannot start: {reason}").format(reason=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -168,12 +229,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
     if not args.slug or not args.name:
-        print('usage: build.py new-brand <slug> --name "Establishment name"', file=sys.stderr)
+        print(_('usage: .venv/bin/python build.py new-brand <slug> --name "<establishment name>"'),
+              file=sys.stderr)
         return 2
     try:
-        scaffold.new_brand(project.root, args.slug, args.name)
+        scaffold.new_brand(project.root, args.slug, args.name, i18n.language())
     except ValueError as exc:
-        print(f"cannot create the brand: {exc}", file=sys.stderr)
+        print(_("cannot create the brand: {reason}").format(reason=exc), file=sys.stderr)
         return 2
     print(scaffold.next_steps(args.slug))
     return 0
@@ -181,12 +243,13 @@ def _new_brand(project: kit.Project, args: argparse.Namespace) -> int:
 
 def _new_guide(project: kit.Project, args: argparse.Namespace) -> int:
     if not args.slug or not args.title:
-        print('usage: build.py new-guide <slug> --title "Guide title"', file=sys.stderr)
+        print(_('usage: .venv/bin/python build.py new-guide <slug> --title "<guide title>"'),
+              file=sys.stderr)
         return 2
     try:
         scaffold.new_guide(project.root, args.slug, args.title, args.today)
     except ValueError as exc:
-        print(f"cannot create the guide: {exc}", file=sys.stderr)
+        print(_("cannot create the guide: {reason}").format(reason=exc), file=sys.stderr)
         return 2
     print(scaffold.guide_next_steps(args.slug))
     return 0

@@ -20,6 +20,7 @@ from guidepress import (library, manifest, pdf, post, preflight, proof, publish,
                         typography, validate, workers)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from guidepress.i18n import N_, _
 from guidepress.load import load_yaml
 from guidepress.models import Brand, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
@@ -155,8 +156,10 @@ def _languages(brand: Brand | None, info: GuideInfo, langs: list[str] | None,
     if not common:
         errors.append(InputError(
             f"content/{info.slug}/guide.yaml", 0, "languages",
-            f'the guide "{info.slug}" is written in {", ".join(info.languages)}, and '
-            f'brands/{brand.slug} builds only {", ".join(brand.languages)}'))
+            _('the guide "{guide}" is written in {languages}, and brands/{brand} builds only '
+              "{brand_languages}").format(guide=info.slug, languages=", ".join(info.languages),
+                                          brand=brand.slug,
+                                          brand_languages=", ".join(brand.languages))))
     return common
 
 
@@ -260,7 +263,7 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
     """Render each target in a bounded worker forked from this process."""
     envs = _warm_templates(project, to_render)
     calls = [functools.partial(render_target, project, target, envs[_env_key(target.edition)])
-             for target, _ in to_render]
+             for target, _inputs in to_render]
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
     return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
@@ -318,7 +321,7 @@ def _warm_templates(project: Project, to_render: list[tuple[Target, str]]
     Nothing is rendered here: a brand or guide template runs only in a bounded worker.
     """
     envs: dict[tuple[str, str], ImmutableSandboxedEnvironment] = {}
-    for target, _ in to_render:
+    for target, _inputs in to_render:
         edition, key = target.edition, _env_key(target.edition)
         if key in envs:
             continue
@@ -477,8 +480,9 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
                                                      notes_pages=padding), fetcher, base)
     pages = len(rendered.pages.pages)
     if pages % 4:
-        raise RenderError(f"{brand.slug}/{guide.info.slug}/{guide.lang}/guide: {pages} pages "
-                          "after padding, not a multiple of 4")
+        raise RenderError(_("{where}/guide: {pages} pages after padding, not a multiple of 4")
+                          .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
+                                  pages=pages))
     return rendered
 
 
@@ -488,13 +492,14 @@ def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:
     if limit is not None and pages > limit:
         display = f"content/{guide.info.slug}/guide.yaml"
         source = load_yaml(base / display, display)
-        raise InputErrors([source.error(("max_pages",), f"the {guide.lang} booklet has {pages} "
-                                        f"pages, more than the {limit} this guide allows; "
-                                        "shorten its sections")])
+        raise InputErrors([source.error(("max_pages",), _(
+            "the {lang} booklet has {pages} pages, more than the {limit} this guide allows; "
+            "shorten its sections").format(lang=guide.lang, pages=pages, limit=limit))])
 
 
 # Poster fields that come from brand.yaml, not from the posters file.
-_BRAND_FIELDS = {"brand.contacts": "the contact footer", "brand.name": "the establishment's name"}
+_BRAND_FIELDS = {"brand.contacts": N_("the contact footer"),
+                 "brand.name": N_("the establishment's name")}
 
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
@@ -506,15 +511,18 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
         source = load_yaml(base / display, display)
         spilled = pdf.overflowing_field(rendered)
         key: tuple[str | int, ...] = ("posters", index)
-        hint = "shorten the headline or the points"
+        hint = _("shorten the headline or the points")
         if spilled is None:  # nothing marked as a field reached the second page
-            where = "what runs onto a second page is none of its fields (unknown cause)"
-            hint = "check the brand's templates and styles"
+            where = _("what runs onto a second page is none of its fields (unknown cause)")
+            hint = _("check the brand's templates and styles")
         elif spilled.name in _BRAND_FIELDS:
-            where = f"its text leaves no room for {_BRAND_FIELDS[spilled.name]}"
+            where = _("its text leaves no room for {field}").format(
+                field=_(_BRAND_FIELDS[spilled.name]))
         else:
             key += spilled.key
-            where = f"`{spilled.label}` and what follows run onto a second page"
-        raise InputErrors([source.error(key, f'the poster "{poster.id}" does not fit on one A3 '
-                                        f"page: {where}; {hint}")])
+            where = _("`{field}` and what follows run onto a second page").format(
+                field=spilled.label)
+        raise InputErrors([source.error(key, _(
+            'the poster "{id}" does not fit on one A3 page: {where}; {hint}').format(
+                id=poster.id, where=where, hint=hint))])
     return rendered

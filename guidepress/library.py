@@ -17,6 +17,7 @@ import pypdfium2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress import render
+from guidepress.i18n import _
 from guidepress.plan import Edition
 from guidepress.problems import RenderError
 
@@ -88,7 +89,7 @@ def _editions(brand_output: Path, files: dict[str, dict], lang: str) -> list[Lib
 
 def _document(brand_output: Path, members: list[tuple[str, dict]], lang: str
               ) -> LibraryDocument:
-    names = [name for name, _ in members]
+    names = [name for name, _entry in members]
     kind = ("web" if names[0].endswith(".html") else
             "booklet" if any(n.endswith("/guide-print.pdf") for n in names) else "poster")
     outputs = sorted((OutputFile(name, _purpose(kind, entry.get("profile", "")),
@@ -150,7 +151,9 @@ def verify(html: str, names: set[str]) -> None:
         target = match.group(1) if match.group(1) is not None else match.group(2)
         if target.startswith(("data:", "#")) or target in names:
             continue
-        raise RenderError(f"{INDEX}: the page refers to {target[:60]!r}, which is neither "
-                          "inside the page nor one of the outputs it lists")
+        raise RenderError(_("{page}: the page refers to {address}, which is neither inside "
+                            "the page nor one of the outputs it lists").format(
+                                page=INDEX, address=repr(target[:60])))
     if re.search(r"<(?:script|link|iframe)\b|@import", html, re.IGNORECASE):
-        raise RenderError(f"{INDEX}: the page would load a script or another page")
+        raise RenderError(_("{page}: the page would load a script or another page").format(
+            page=INDEX))

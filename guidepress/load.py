@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from guidepress.i18n import _, ordinal
 from guidepress.problems import InputError, InputErrors
 
 MAX_FILE_BYTES = 1_000_000
@@ -47,13 +48,19 @@ class SourceFile:
 
 
 def format_key(key_path: KeyPath) -> str:
-    """Write a key path as editors see it: `sections[2].blocks[0].text`."""
+    """Write a key path as editors count: `contacts (2e).phone`, `blocks (1st).text`.
+
+    The keys stay as written in the file (so they can be searched for); a list position
+    is said as an ordinal counted from one, after the list's key.
+    """
     text = ""
+    previous: str | int = ""
     for part in key_path:
         if isinstance(part, int):
-            text += f"[{part}]"
+            text += f" ({ordinal(part, str(previous))})"
         else:
             text += f".{part}" if text else str(part)
+        previous = part
     return text
 
 
@@ -104,26 +111,28 @@ def read_regular_file(path: Path, limit: int, subject: str, folder: Path | None 
     """
     real = path.resolve()
     if not real.is_relative_to((folder or path.parent).resolve()):
-        raise FileRefused(f"{subject} is a link to something outside its folder; put the file "
-                          "itself in the folder")
+        raise FileRefused(_("{subject} is a link to something outside its folder; put the file "
+                            "itself in the folder").format(subject=subject))
     try:
         # O_NONBLOCK: opening a pipe returns at once instead of waiting for a writer.
         handle = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise FileRefused(f"{subject} is missing") from None
+        raise FileRefused(_("{subject} is missing").format(subject=subject)) from None
     except OSError as exc:
-        raise FileRefused(f"{subject} cannot be opened ({exc.strerror})") from None
+        raise FileRefused(_("{subject} cannot be opened ({reason})").format(
+            subject=subject, reason=exc.strerror)) from None
     with os.fdopen(handle, "rb") as stream:
         info = os.fstat(handle)
         if stat.S_ISDIR(info.st_mode):
-            raise FileRefused(f"{subject} is a folder; a file is expected here")
+            raise FileRefused(_("{subject} is a folder; a file is expected here").format(
+                subject=subject))
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{subject} is not a regular file (it is a device, a pipe or a "
-                              "socket); put a plain file here")
+            raise FileRefused(_("{subject} is not a regular file (it is a device, a pipe or a "
+                                "socket); put a plain file here").format(subject=subject))
         data = stream.read(limit + 1)  # never more, even if the file grows meanwhile
     if len(data) > limit or info.st_size > limit:
-        raise FileRefused(f"{subject} is too large ({max(len(data), info.st_size)} bytes; the "
-                          f"limit is {limit})", too_large=True)
+        raise FileRefused(_("{subject} is too large ({size} bytes; the limit is {limit})").format(
+            subject=subject, size=max(len(data), info.st_size), limit=limit), too_large=True)
     return data
 
 
@@ -138,8 +147,7 @@ def load_yaml(path: Path, display: str) -> SourceFile:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputErrors([InputError(display, line, "", "this file is not saved as UTF-8 text; "
-                                      "save it again with the UTF-8 encoding")]) from None
+        raise InputErrors([InputError(display, line, "", _("this file is not saved as UTF-8 text; save it again with the UTF-8 encoding"))]) from None
     tab_errors = _tab_indentation(text, display)
     if tab_errors:
         raise InputErrors(tab_errors)
@@ -147,10 +155,10 @@ def load_yaml(path: Path, display: str) -> SourceFile:
         root = yaml.compose(text, Loader=_StrictLoader)
     except _TooDeep as exc:
         raise InputErrors([InputError(display, exc.problem_mark.line + 1, "",
-                                      f"nesting is too deep (more than {MAX_DEPTH} levels of "
-                                      "lists or groups); flatten the structure")]) from None
+                                      _("nesting is too deep (more than {depth} levels of lists or groups); flatten the "
+                                        "structure").format(depth=MAX_DEPTH))]) from None
     except yaml.MarkedYAMLError as exc:
-        raise InputErrors([_syntax_error(exc, display)]) from None
+        raise InputErrors([_syntax_error(exc, text, display)]) from None
     reader = _NodeReader(display)
     data = reader.read(root, ()) if root is not None else None
     return SourceFile(path, display, data, reader.lines, tuple(reader.errors))
@@ -158,7 +166,7 @@ def load_yaml(path: Path, display: str) -> SourceFile:
 
 def _read_bytes(path: Path, display: str) -> bytes:
     try:
-        return read_regular_file(path, MAX_FILE_BYTES, "this file")
+        return read_regular_file(path, MAX_FILE_BYTES, _("this file"))
     except FileRefused as exc:
         raise InputErrors([InputError(display, 1 if exc.too_large else 0, "", str(exc))]) \
             from None
@@ -169,20 +177,108 @@ def _tab_indentation(text: str, display: str) -> list[InputError]:
     for number, line in enumerate(text.splitlines(), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent and line.strip():
-            errors.append(InputError(display, number, "", "this line is indented with a tab; "
-                                     "YAML needs spaces for indentation"))
+            errors.append(InputError(display, number, "", _("this line is indented with a tab; YAML needs spaces for indentation")
+                                     + _quote(text.splitlines(), number, indent.index("\t"))))
     return errors
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, display: str) -> InputError:
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> InputError:
+    """Say what PyYAML's parser or scanner error means, quoting the line with a caret."""
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else 1
-    problem = (exc.problem or "the file is not valid YAML").replace("\t", "\\t")
-    if "found character" in problem and "cannot start any token" in problem:
-        problem += " (put the value in double quotes)"
-    elif "mapping values are not allowed here" in problem:
-        problem = "a ':' followed by a space inside a value; put the whole value in double quotes"
-    return InputError(display, line, "", f"YAML syntax error: {problem}")
+    lines = text.splitlines()
+    number = min(mark.line + 1, max(len(lines), 1)) if mark else 1
+    column = mark.column if mark else 0
+    context_line = exc.context_mark.line + 1 if exc.context_mark else number
+    problem = exc.problem or ""
+    unclosed = _unclosed_quote(lines, number)
+    if unclosed is not None:
+        number, column = unclosed
+        sentence = _("the quote opened on line {line} is never closed; add the closing "
+                     "quote").format(line=number)
+    elif "expected <block end>" in problem or "mapping values are not allowed here" in problem:
+        aligned = _misaligned(lines, number)
+        if aligned is not None:
+            column = _indent(lines[number - 1])
+            sentence = _("line {line} is out of line: align it with line {other}").format(
+                line=number, other=aligned)
+        elif "mapping values" in problem:
+            sentence = _("a colon followed by a space inside a value; put the whole value in "
+                         "double quotes")
+        elif "<scalar>" in problem:
+            sentence = _("there is text after the closing quote; put the whole value inside "
+                         "the quotes")
+        else:
+            sentence = _("this line does not fit the structure above it; check its "
+                         "indentation and its dash")
+    elif "unexpected end of stream" in problem and "quoted" in (exc.context or ""):
+        number, column = context_line, exc.context_mark.column if exc.context_mark else 0
+        sentence = _("the quote opened on line {line} is never closed; add the closing "
+                     "quote").format(line=context_line)
+    elif "could not find expected ':'" in problem:
+        number, column = context_line, 0
+        sentence = _("line {line} has no colon after its key; write it as key: value").format(
+            line=context_line)
+    elif "cannot start any token" in problem:
+        sentence = _("a value cannot start with {character}; put the whole value in double "
+                     "quotes").format(character=problem.split("'")[1] if "'" in problem else "?")
+    elif "flow" in (exc.context or ""):
+        number = context_line
+        column = exc.context_mark.column if exc.context_mark else 0
+        sentence = _("the bracket opened on line {line} is not closed properly; close it, or "
+                     "put the whole value in double quotes").format(line=context_line)
+    elif "anchors and aliases" in problem:
+        sentence = _("anchors and aliases (& and *) are not allowed in guide files; write the "
+                     "value out in full")
+    else:
+        sentence = _("this line is not valid YAML ({problem}); compare it with the lines "
+                     "around it").format(problem=problem.replace("\t", "\\t") or "?")
+    return InputError(display, number, "", sentence + _quote(lines, number, column))
+
+
+def _unclosed_quote(lines: list[str], number: int) -> tuple[int, int] | None:
+    """The first line up to `number` with an odd count of double quotes: a quote left open
+    swallows the lines after it, and PyYAML then complains about a later line."""
+    for index, line in enumerate(lines[:number], start=1):
+        code = line.split(" #")[0] if not line.lstrip().startswith("#") else ""
+        if (code.count('"') - code.count('\\"')) % 2:
+            return index, code.index('"')
+    return None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _misaligned(lines: list[str], number: int) -> int | None:
+    """The earlier line the misaligned line `number` should line up with, if it is one."""
+    if not 0 < number <= len(lines):
+        return None
+    line = lines[number - 1]
+    indent, is_item = _indent(line), line.lstrip().startswith("- ")
+    best: tuple[int, int] | None = None
+    for other in range(number - 1, 0, -1):
+        previous = lines[other - 1]
+        if not previous.strip() or previous.lstrip().startswith("#"):
+            continue
+        if previous.lstrip().startswith("- ") != is_item:
+            continue
+        distance = abs(_indent(previous) - indent)
+        if distance == 0:
+            return None  # already aligned with a sibling: the problem is elsewhere
+        if best is None or distance < best[0]:
+            best = (distance, other)
+        if _indent(previous) < indent and not is_item:
+            break  # a parent: siblings lie below it
+    return best[1] if best is not None and best[0] <= 4 else None
+
+
+def _quote(lines: list[str], number: int, column: int) -> str:
+    """The line quoted under the message, with a caret under the place of the problem."""
+    if not 0 < number <= len(lines):
+        return ""
+    text = lines[number - 1].replace("\t", " ")
+    gutter = f"    {number} | "
+    return f"\n{gutter}{text}\n{' ' * (len(gutter) - 2)}| {' ' * min(column, len(text))}^"
 
 
 class _NodeReader:
@@ -207,15 +303,15 @@ class _NodeReader:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 self.errors.append(InputError(self.display, line, format_key(key_path),
-                                              "a key must be a plain word"))
+                                              _("a key must be a plain word")))
                 continue
             key = key_node.value
             child = (*key_path, key)
             if key in result:
                 first = self.lines[child]
                 self.errors.append(InputError(self.display, line, format_key(child),
-                                              f"this key appears twice (first on line {first}); "
-                                              "keep only one"))
+                                              _("this key appears twice (first on line {line}); keep only one")
+                                              .format(line=first)))
                 continue
             self.lines[child] = line
             result[key] = self.read(value_node, child)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from guidepress.assets import check_asset
+from guidepress.i18n import N_, _
 from guidepress.markup import link_targets
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator,
                       Field, StringConstraints, Tag, ValidationInfo, field_validator,
@@ -28,13 +29,15 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 .]{3,20}$"
 FONT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9 -]{0,63}$"
 FONT_PACKAGE_PATTERN = r"^fontpkg_[a-z0-9_]+$"
 CONDITION_PATTERN = r"^[A-Za-z0-9 ._()-]{1,40}$"
+# English msgids, marked with N_ for extraction and translated where they are shown.
 PATTERN_HINTS = {
-    SLUG_PATTERN: 'use lowercase letters, digits and dashes, like "secret-medical"',
-    NUMBER_PATTERN: 'write only the number, like "35" or "4,5" (the unit goes in `unit`)',
-    PHONE_PATTERN: 'write a phone number with digits and spaces, like "05 56 00 00 00"',
-    FONT_NAME_PATTERN: "a font name uses letters, digits, spaces and dashes only",
-    FONT_PACKAGE_PATTERN: 'name an installed font package, like "fontpkg_atkinson_hyperlegible"',
-    CONDITION_PATTERN: 'name a registered printing condition, like "FOGRA39", or "Custom"',
+    SLUG_PATTERN: N_('use lowercase letters, digits and dashes, like "secret-medical"'),
+    NUMBER_PATTERN: N_('write only the number, like "35" or "4,5" (the unit goes in `unit`)'),
+    PHONE_PATTERN: N_('write a phone number with digits and spaces, like "05 56 00 00 00"'),
+    FONT_NAME_PATTERN: N_("a font name uses letters, digits, spaces and dashes only"),
+    FONT_PACKAGE_PATTERN: N_('name an installed font package, like '
+                             '"fontpkg_atkinson_hyperlegible"'),
+    CONDITION_PATTERN: N_('name a registered printing condition, like "FOGRA39", or "Custom"'),
 }
 
 
@@ -48,8 +51,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u206
 
 def _clean_text(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("contains an invisible control or text-direction character; "
-                         "retype the text")
+        raise ValueError(_("contains an invisible control or text-direction character; "
+                           "retype the text"))
     return value
 
 
@@ -61,7 +64,7 @@ def _safe_links(value: str) -> str:
 
 def _not_empty(value: object) -> object:
     if value is None:
-        raise ValueError("is empty; write a value after the colon")
+        raise ValueError(_("is empty; write a value after the colon"))
     return value
 
 
@@ -80,8 +83,8 @@ def short(limit: int, kind: TextKind = TextKind.PLAIN) -> type[str]:
 
 def _url(value: object) -> object:
     if isinstance(value, str) and not re.fullmatch(r"(https://|mailto:|tel:)[^\s<>\"]+", value):
-        raise ValueError(f'"{value}" is not an allowed web address '
-                         "(use https://…, mailto:… or tel:…)")
+        raise ValueError(_('"{value}" is not an allowed web address '
+                           "(use https://…, mailto:… or tel:…)").format(value=value))
     return value
 
 
@@ -102,8 +105,8 @@ def _year_month(value: object) -> datetime.date | None:
         return None
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value).strip())
     if not match or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 2100:
-        raise ValueError(f'"{value}" is not a year and month; write it like "2026-11" '
-                         "(the year, a dash, then the month)")
+        raise ValueError(_('"{value}" is not a year and month; write it like "2026-11" '
+                           "(the year, a dash, then the month)").format(value=value))
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
@@ -127,8 +130,8 @@ class Source(Model):
                                    info: ValidationInfo) -> datetime.date | None:
         year = info.data.get("year")
         if value is not None and year is not None and value.year < year:
-            raise ValueError(f'the review ({value:%Y-%m}) is before the figure itself '
-                             f"({year}); check both dates")
+            raise ValueError(_("the review ({review}) is before the figure itself ({year}); "
+                               "check both dates").format(review=f"{value:%Y-%m}", year=year))
         return value
 
 
@@ -381,10 +384,11 @@ class Guide(Model):
 
 def _colour(value: object) -> object:
     if value is None:
-        raise ValueError("is empty. A colour starting with # must be in quotes, "
-                         'like "#1B4F8A" (without quotes YAML reads # as a comment)')
+        raise ValueError(_("is empty. A colour starting with # must be in quotes, "
+                           'like "#1B4F8A" (without quotes YAML reads # as a comment)'))
     if not isinstance(value, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
-        raise ValueError(f'"{value}" is not a colour (use #RRGGBB, for example "#1B4F8A")')
+        raise ValueError(_('"{value}" is not a colour (use #RRGGBB, for example "#1B4F8A")')
+                         .format(value=value))
     return value.upper()
 
 
@@ -399,20 +403,22 @@ def _brand_file(allowed_suffixes: tuple[str, ...]) -> BeforeValidator:
 
     def check(value: object, info: ValidationInfo) -> Path:
         if value is None:
-            raise ValueError("is empty; name a file in the brand folder")
+            raise ValueError(_("is empty; name a file in the brand folder"))
         if isinstance(value, str) and (value.startswith("/") or ".." in value.split("/")):
-            raise ValueError(f'"{value}" points outside the brand folder')
+            raise ValueError(_('"{value}" points outside the brand folder').format(value=value))
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/ -]*", value):
-            raise ValueError(f'"{value}" is not a file name inside the brand folder')
+            raise ValueError(_('"{value}" is not a file name inside the brand folder')
+                             .format(value=value))
         brand_dir: Path = info.context["brand_dir"]
         path = (brand_dir / value).resolve()
         if not path.is_relative_to(brand_dir.resolve()):
-            raise ValueError(f'"{value}" points outside the brand folder')
+            raise ValueError(_('"{value}" points outside the brand folder').format(value=value))
         if path.suffix.lower() not in allowed_suffixes:
-            raise ValueError(f'"{value}" is not a supported file type '
-                             f"({', '.join(allowed_suffixes)})")
+            raise ValueError(_('"{value}" is not a supported file type ({types})').format(
+                value=value, types=", ".join(allowed_suffixes)))
         if not path.exists():
-            raise ValueError(f'the file "{value}" was not found in the brand folder')
+            raise ValueError(_('the file "{value}" was not found in the brand folder')
+                             .format(value=value))
         check_asset(path)  # a regular file of bounded size, whose bytes match its type
         return path
 
@@ -442,8 +448,8 @@ class FontFamily(Model):
     @model_validator(mode="after")
     def _one_origin(self) -> "FontFamily":
         if (self.package is None) == (self.files is None):
-            raise ValueError("give either `files` (font files in the brand folder) "
-                             "or `package` (an installed fontpkg package), not both")
+            raise ValueError(_("give either `files` (font files in the brand folder) "
+                               "or `package` (an installed fontpkg package), not both"))
         if self.package is not None:
             object.__setattr__(self, "files", _package_font_files(self.package))
             object.__setattr__(self, "package", None)
@@ -453,8 +459,8 @@ class FontFamily(Model):
 def _package_font_files(package: str) -> FontFiles:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise ValueError(f'the font package "{package}" is not installed '
-                         f"(add it to pyproject.toml)")
+        raise ValueError(_('the font package "{package}" is not installed '
+                           "(add it to pyproject.toml)").format(package=package))
     folder = Path(spec.origin).parent / "files"
     styles = {"regular": "Regular", "bold": "Bold", "italic": "Italic",
               "bold_italic": "BoldItalic"}
@@ -464,7 +470,8 @@ def _package_font_files(package: str) -> FontFiles:
         if matches:
             found[key] = matches[0]
     if "regular" not in found:
-        raise ValueError(f'the font package "{package}" has no regular font file')
+        raise ValueError(_('the font package "{package}" has no regular font file')
+                         .format(package=package))
     return FontFiles.model_construct(**found)
 
 
@@ -479,13 +486,13 @@ class Fonts(Model):
 
 # Every text/background pair the templates draw: (foreground, background, where, large text)
 CONTRAST_PAIRS = (
-    ("text", "paper", "body text", False),
-    ("text", "tint", "stories and map columns", False),
-    ("primary", "paper", "headings, figures and links", False),
-    ("primary", "tint", "labels in stories", False),
-    ("accent", "paper", "part kickers", False),
-    ("on_primary", "primary", "cover, back cover and posters", False),
-    ("on_accent", "accent", "verdict badges and the map axis", False),
+    ("text", "paper", N_("body text"), False),
+    ("text", "tint", N_("stories and map columns"), False),
+    ("primary", "paper", N_("headings, figures and links"), False),
+    ("primary", "tint", N_("labels in stories"), False),
+    ("accent", "paper", N_("part kickers"), False),
+    ("on_primary", "primary", N_("cover, back cover and posters"), False),
+    ("on_accent", "accent", N_("verdict badges and the map axis"), False),
 )
 
 
@@ -569,7 +576,7 @@ class Contact(Model):
     @model_validator(mode="after")
     def _reachable(self) -> "Contact":
         if not self.phone and not self.email:
-            raise ValueError("give at least a phone number or an e-mail address")
+            raise ValueError(_("give at least a phone number or an e-mail address"))
         return self
 
 
@@ -594,23 +601,27 @@ SYSTEM_ICC_FOLDER = Path("/usr/share/color/icc")
 def _icc_profile(value: object, info: ValidationInfo) -> Path:
     """An ICC profile in the printers/ folder, or one installed in the system ICC folder."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("is empty; name an ICC profile file (.icc)")
+        raise ValueError(_("is empty; name an ICC profile file (.icc)"))
     folder: Path = info.context["printers_dir"]
     path = (folder / value).resolve() if not value.startswith("/") else Path(value).resolve()
     if not (path.is_relative_to(folder.resolve()) or path.is_relative_to(SYSTEM_ICC_FOLDER)):
-        raise ValueError(f'"{value}" must be in the printers/ folder or in {SYSTEM_ICC_FOLDER}')
+        raise ValueError(_('"{value}" must be in the printers/ folder or in {folder}').format(
+            value=value, folder=SYSTEM_ICC_FOLDER))
     if path.suffix.lower() not in (".icc", ".icm") or not path.is_file():
-        built = " (profiles in printers/generated/ are built by `make setup`)" \
-            if path.is_relative_to(folder.resolve() / "generated") else ""
-        raise ValueError(f'the ICC profile "{value}" was not found{built}')
+        if path.is_relative_to(folder.resolve() / "generated"):
+            raise ValueError(_('the ICC profile "{value}" was not found (profiles in '
+                               "printers/generated/ are built by `make setup`)").format(
+                                   value=value))
+        raise ValueError(_('the ICC profile "{value}" was not found').format(value=value))
     with path.open("rb") as handle:
         header = handle.read(40)
     if header[36:40] != b"acsp":
-        raise ValueError(f'"{value}" is not an ICC colour profile')
+        raise ValueError(_('"{value}" is not an ICC colour profile').format(value=value))
     if header[16:20] != b"CMYK":
         space = header[16:20].decode("latin-1").strip()
-        raise ValueError(f'"{value}" is not a CMYK profile (its colours are {space}); a '
-                         "printer ticket needs the print shop's CMYK profile")
+        raise ValueError(_('"{value}" is not a CMYK profile (its colours are {space}); a '
+                           "printer ticket needs the print shop's CMYK profile").format(
+                               value=value, space=space))
     return path
 
 

@@ -20,6 +20,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from guidepress.i18n import _
 from guidepress import pdfx
 from guidepress.problems import RenderError
 from guidepress.render import Document, Profile
@@ -46,30 +47,34 @@ class ProjectFetcher(URLFetcher):
         if scheme == "data":
             return self._data(url)
         if scheme != "file":
-            raise FatalURLFetchingError(f"refused to load {url[:80]!r}: nothing is fetched "
-                                        "from the network, only files of the project")
+            raise FatalURLFetchingError(_("refused to load {address}: nothing is fetched from "
+                                          "the network, only files of the project").format(
+                                              address=repr(url[:80])))
         path = Path(unquote(urlsplit(url).path)).resolve()
         if not any(path == root or path.is_relative_to(root) for root in self.allowed_roots):
-            raise FatalURLFetchingError(f"refused to load {path}: it is outside the project's "
-                                        "templates, fonts and the brand folder")
+            raise FatalURLFetchingError(_("refused to load {path}: it is outside the project's "
+                                          "templates, fonts and the brand folder").format(
+                                              path=path))
         if not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
-            raise FatalURLFetchingError(f"refused to load {path}: not a regular file of an "
-                                        "allowed size")
+            raise FatalURLFetchingError(_("refused to load {path}: not a regular file of an "
+                                          "allowed size").format(path=path))
         data = path.read_bytes()
         mime = _content_type(path.suffix.lower(), data)
         if mime is None:
-            raise FatalURLFetchingError(f"refused to load {path}: its content is not an "
-                                        "allowed image, font, stylesheet or colour profile")
+            raise FatalURLFetchingError(_("refused to load {path}: its content is not an "
+                                          "allowed image, font, stylesheet or colour profile")
+                                        .format(path=path))
         return URLFetcherResponse(path.as_uri(), data, {"Content-Type": mime})
 
     def _data(self, url: str) -> URLFetcherResponse:
         if len(url) > MAX_DATA_URL:
-            raise FatalURLFetchingError(f"refused a data: URL of {len(url)} characters "
-                                        f"(limit {MAX_DATA_URL})")
+            raise FatalURLFetchingError(_("refused a data: URL of {length} characters (limit "
+                                          "{limit})").format(length=len(url), limit=MAX_DATA_URL))
         response = super().fetch(url)
         body = response.read()
         if _content_type_from_mime(response.content_type, body) is None:
-            raise FatalURLFetchingError(f"refused a data: URL of type {response.content_type}")
+            raise FatalURLFetchingError(_("refused a data: URL of type {type}").format(
+                type=response.content_type))
         return URLFetcherResponse(url, body, {"Content-Type": response.content_type})
 
 
@@ -222,12 +227,12 @@ def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, floa
         return
     if isinstance(box, boxes.TextBox) and box.text.strip():
         text = " ".join(box.text.split())
-        yield f'the text "{text[:40]}{"…" if len(text) > 40 else ""}"', \
+        yield _('the text "{text}"').format(text=text[:40] + ("…" if len(text) > 40 else "")), \
             (box.position_x, box.position_y, box.width, box.height)
     elif isinstance(box, boxes.ReplacedBox) and box.width and box.height:
         classes = (box.element.get("class") or "").split() if box.element is not None else []
-        what = ("the logo" if "logo" in classes else "the QR code" if "qr-code" in classes
-                else "an image")
+        what = (_("the logo") if "logo" in classes else _("the QR code") if "qr-code" in classes
+                else _("an image"))
         yield what, (box.content_box_x(), box.content_box_y(), box.width, box.height)
     for child in getattr(box, "children", []) or []:
         yield from _printed(child)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pikepdf
 from pypdf import PdfReader
 
+from guidepress.i18n import _
 from guidepress.models import Brand
 from guidepress.problems import RenderError
 
@@ -78,11 +79,13 @@ def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
         drawn = pdf_fonts(pdf)  # slow, so only to name the characters of a fallback
         font = sorted(foreign)[0]
         shown = " ".join(f'"{c}" (U+{ord(c):04X})' for c in sorted(drawn.get(font, ""))[:8])
-        raise RenderError(f"the brand's fonts cannot draw {shown}, so the system font {font} "
-                          "was used instead; replace the character(s)", name)
+        raise RenderError(_("the brand's fonts cannot draw {characters}, so the system font "
+                            "{font} was used instead; replace these characters or choose a "
+                            "font that has them").format(characters=shown, font=font), name)
     missing = sorted(font for font, embedded in fonts.items() if not embedded)
     if missing:
-        raise RenderError(f"the font(s) {', '.join(missing)} are not embedded", name)
+        raise RenderError(_("these fonts are not embedded in the PDF: {fonts}").format(
+            fonts=", ".join(missing)), name)
 
 
 A4_LANDSCAPE = (841.89, 595.28)
@@ -95,7 +98,8 @@ def saddle_stitch_order(pages: int) -> list[tuple[int, int]]:
     the pages in reading order.
     """
     if pages % 4:
-        raise RenderError(f"a saddle-stitched booklet needs a multiple of 4 pages, not {pages}")
+        raise RenderError(_("a saddle-stitched booklet needs a multiple of 4 pages, not {pages}")
+                          .format(pages=pages))
     sides = []
     for sheet in range(pages // 4):
         sides.append((pages - 1 - 2 * sheet, 2 * sheet))
@@ -137,19 +141,23 @@ def verify_pdf(name: str, pdf: bytes) -> None:
     root = reader.trailer["/Root"]
     names = root.get("/Names")
     if names is not None and "/EmbeddedFiles" in names.get_object():
-        raise RenderError(f"{name}: the PDF carries attached files; nothing may be attached")
+        raise RenderError(_("{name}: the PDF carries attached files; nothing may be attached")
+                          .format(name=name))
     sizes = {_rounded(page.trimbox) for page in reader.pages}
     if not sizes <= {(148, 210), (297, 420), (297, 210)}:
-        raise RenderError(f"{name}: unexpected page size {sorted(sizes)} mm")
+        raise RenderError(_("{name}: unexpected page size {sizes} mm").format(
+            name=name, sizes=sorted(sizes)))
     for page in reader.pages:
         for annotation in page.get("/Annots") or []:
             annotation = annotation.get_object()
             if annotation.get("/Subtype") == "/FileAttachment":
-                raise RenderError(f"{name}: the PDF carries an attached file")
+                raise RenderError(_("{name}: the PDF carries attached files; nothing may be "
+                                    "attached").format(name=name))
             uri = str((annotation.get("/A") or {}).get("/URI", ""))
             if uri and not uri.startswith(("https://", "mailto:", "tel:")):
-                raise RenderError(f"{name}: a link points to {uri[:60]!r}; only https, mailto "
-                                  "and tel links are allowed")
+                raise RenderError(_("{name}: a link points to {address}; only https, mailto "
+                                    "and tel links are allowed").format(name=name,
+                                                                       address=repr(uri[:60])))
 
 
 _EXTERNAL_RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["'](?!#|data:|https://|mailto:|tel:)"""
@@ -161,12 +169,13 @@ def verify_web_page(name: str, html: str) -> None:
     found = _EXTERNAL_RESOURCE.search(html)
     if found:
         start = max(found.start() - 30, 0)
-        raise RenderError(f"{name}: the page refers to a file outside itself near "
-                          f"{html[start:found.end() + 40]!r}")
+        raise RenderError(_("{name}: the page refers to a file outside itself near {excerpt}")
+                          .format(name=name, excerpt=repr(html[start:found.end() + 40])))
     loads = (r"""<(?:img|script|iframe|source)\s[^>]*\bsrc\s*=\s*["']https?:"""
              r"""|<link\s[^>]*\bhref\s*=\s*["']https?:|@import""")
     if re.search(loads, html, re.IGNORECASE):
-        raise RenderError(f"{name}: the page would load something from the network")
+        raise RenderError(_("{name}: the page would load something from the network")
+                          .format(name=name))
 
 
 def _rounded(box) -> tuple[int, int]:  # noqa: ANN001 - a pypdf RectangleObject

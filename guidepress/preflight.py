@@ -18,6 +18,8 @@ from pypdf import PdfReader
 from PIL import Image, ImageMath
 
 from guidepress import post
+from guidepress.i18n import _, ngettext
+from guidepress.load import format_key
 from guidepress.models import CONTRAST_PAIRS, Brand, Guide, PrinterTicket, Section, Statistic
 from guidepress.pdf import Placement
 from guidepress.problems import RenderError
@@ -32,8 +34,13 @@ class Finding:
     subject: str
     message: str
 
+    @property
+    def level_text(self) -> str:
+        """ERROR or WARNING in the interface language (the report and the proof sheet)."""
+        return _("ERROR") if self.level == "error" else _("WARNING")
+
     def __str__(self) -> str:
-        return f"{self.level.upper():7} {self.subject}: {self.message}"
+        return f"{self.level_text:7} {self.subject}: {self.message}"
 
 
 @dataclass
@@ -51,10 +58,14 @@ class Report:
 
     def text(self) -> str:
         """The report as written to `output/<brand>/preflight.txt`."""
-        lines = [f"Preflight of {self.brand}: {len(self.errors)} error(s), "
-                 f"{len(self.findings) - len(self.errors)} warning(s)", ""]
-        lines += [str(f) for f in self.findings] or ["No problem found."]
-        lines += ["", "Checked:"] + [f"  {c}" for c in self.checked]
+        errors, warnings = len(self.errors), len(self.findings) - len(self.errors)
+        lines = [_("Preflight of {brand}: {errors}, {warnings}").format(
+            brand=self.brand,
+            errors=ngettext("{count} error", "{count} errors", errors).format(count=errors),
+            warnings=ngettext("{count} warning", "{count} warnings", warnings).format(
+                count=warnings)), ""]
+        lines += [str(f) for f in self.findings] or [_("No problem found.")]
+        lines += ["", _("Checked:")] + [f"  {c}" for c in self.checked]
         return "\n".join(lines) + "\n"
 
 
@@ -66,10 +77,13 @@ def check_brand(brand: Brand, report: Report) -> None:
     """
     for pair in brand.colours.low_contrast():
         report.findings.append(Finding(
-            "error", f"brands/{brand.slug}/brand.yaml colours.{pair.foreground} on "
-            f"colours.{pair.background}", f"contrast {pair.ratio:.2f}:1 is below "
-            f"{pair.needed}:1 (WCAG AA) for {pair.use}; darken one of the two colours"))
-    report.checked.append(f"contrast of {len(CONTRAST_PAIRS)} colour pairs (WCAG AA 4.5:1)")
+            "error", _("brands/{slug}/brand.yaml colours.{fg} on colours.{bg}").format(
+                slug=brand.slug, fg=pair.foreground, bg=pair.background),
+            _("contrast {ratio}:1 is below {needed}:1 (WCAG AA) for {use}; darken one of the "
+              "two colours").format(ratio=f"{pair.ratio:.2f}", needed=pair.needed,
+                                    use=_(pair.use))))
+    report.checked.append(_("contrast of {count} colour pairs (WCAG AA 4.5:1)").format(
+        count=len(CONTRAST_PAIRS)))
 
 
 @dataclass(frozen=True)
@@ -91,9 +105,11 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
     from its year.
     """
     folder = f"content/{guide.info.slug}/{guide.lang}"
-    found = [(f'{folder} section "{section.id}" {where}', statistic)
+    found = [(_('{folder} section "{id}" {key}').format(folder=folder, id=section.id, key=where),
+              statistic)
              for section in guide.sections for where, statistic in _section_statistics(section)]
-    found += [(f'{folder} poster "{poster.id}" statistic', poster.statistic)
+    found += [(_('{folder} poster "{id}" statistic').format(folder=folder, id=poster.id),
+               poster.statistic)
               for poster in guide.posters if poster.statistic is not None]
     ages = [statistic_age(statistic, guide, max_age, today, where) for where, statistic in found]
     report.statistics += ages
@@ -101,18 +117,24 @@ def check_statistics(guide: Guide, report: Report, max_age: int, today: datetime
         source = statistic.source
         if source.reviewed is not None and source.reviewed > today:
             report.findings.append(Finding(
-                "warning", where, f"{age.figure} ({age.source}, {age.dating}): the review "
-                "date is after today; check `reviewed:`"))
+                "warning", where, _("{figure} ({source}, {dating}): the review date is after "
+                                    "today; check `reviewed:`").format(
+                    figure=age.figure, source=age.source, dating=age.dating)))
         elif age.old:
-            since = "reviewed" if source.reviewed is not None else "dated"
-            report.findings.append(Finding(
-                "warning", where, f"{age.figure} ({age.source}, {age.dating}) was {since} "
-                f"{age.age} years ago (limit {max_age}); update the figure, or check it still "
-                "holds and write the month of that check in `reviewed:`"))
-    report.checked.append(f"{len(found)} statistics in {guide.info.slug}/{guide.lang} have a "
-                          "source and a year; "
-                          f"more than {max_age} years since the figure or its review is a "
-                          "warning")
+            message = (_("{figure} ({source}, {dating}) was reviewed {age} years ago (limit "
+                         "{limit}); update the figure, or check it still holds and write the "
+                         "month of that check in `reviewed:`")
+                       if source.reviewed is not None else
+                       _("{figure} ({source}, {dating}) was dated {age} years ago (limit "
+                         "{limit}); update the figure, or check it still holds and write the "
+                         "month of that check in `reviewed:`"))
+            report.findings.append(Finding("warning", where, message.format(
+                figure=age.figure, source=age.source, dating=age.dating, age=age.age,
+                limit=max_age)))
+    report.checked.append(_("{count} statistics in {guide}/{lang} have a source and a year; "
+                            "more than {limit} years since the figure or its review is a "
+                            "warning").format(count=len(found), guide=guide.info.slug,
+                                              lang=guide.lang, limit=max_age))
     report.checked += [f"  {age.where}: {age.figure} ({age.source}, {age.dating})"
                        for age in ages]
 
@@ -121,9 +143,9 @@ def _section_statistics(section: Section) -> list[tuple[str, Statistic]]:
     found: list[tuple[str, Statistic]] = []
     for index, block in enumerate(section.blocks):
         if block.type == "statistic":
-            found.append((f"blocks[{index}]", block))
+            found.append((format_key(("blocks", index)), block))
         elif block.type == "myth":
-            found += [(f"blocks[{index}].statistics[{n}]", s)
+            found += [(format_key(("blocks", index, "statistics", n)), s)
                       for n, s in enumerate(block.statistics)]
     return found
 
@@ -187,12 +209,14 @@ def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) ->
                 examples.append(text)
     for (size, colour), (pages, examples) in found.items():
         shown = ", ".join(f'"{e}"' for e in examples)
-        report.findings.append(Finding(
-            "warning", f"{subject} page{'s' if len(pages) > 1 else ''} "
-            f"{', '.join(map(str, pages))}",
-            f"{size:g} pt text {_inks(colour)}, e.g. {shown}; under {SMALL_TEXT_PT} pt, print "
-            "text in one ink (black) or make it larger, or the plates' shift will blur it"))
-    report.checked.append(f"{subject}: text under {SMALL_TEXT_PT} pt is in one ink")
+        where = ngettext("{subject} page {pages}", "{subject} pages {pages}", len(pages)).format(
+            subject=subject, pages=", ".join(map(str, pages)))
+        report.findings.append(Finding("warning", where, _(
+            "{size} pt text {inks}, e.g. {examples}; under {limit} pt, print text in one ink "
+            "(black) or make it larger, or the plates' shift will blur it").format(
+                size=f"{size:g}", inks=_inks(colour), examples=shown, limit=SMALL_TEXT_PT)))
+    report.checked.append(_("{subject}: text under {limit} pt is in one ink").format(
+        subject=subject, limit=SMALL_TEXT_PT))
 
 
 def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
@@ -223,13 +247,14 @@ def _single_ink(colour: tuple) -> bool:
 
 def _inks(colour: tuple) -> str:
     if len(colour) == 4 and not any(v > 0.005 for v in colour):
-        return "in white, reversed out of what lies under it"
+        return _("in white, reversed out of what lies under it")
     if len(colour) == 4:
         mix = " ".join(f"{ink} {round(v * 100)}" for ink, v in zip(_INKS, colour) if v > 0.005)
-        return f"in {sum(1 for v in colour if v > 0.005)} inks ({mix} %)"
+        return _("in {count} inks ({mix} %)").format(
+            count=sum(1 for v in colour if v > 0.005), mix=mix)
     if len(colour) == 1:
-        return "in white, reversed out of what lies under it"
-    return f"in a colour that is not CMYK ({colour})"
+        return _("in white, reversed out of what lies under it")
+    return _("in a colour that is not CMYK ({colour})").format(colour=colour)
 
 
 def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
@@ -244,17 +269,27 @@ def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
     close = sorted((p for p in placed if p.clearance_mm < limit),
                    key=lambda p: (p.clearance_mm, p.page))
     for placement in close[:5]:
+        edge = {"top": _("top"), "left": _("left"), "bottom": _("bottom"),
+                "right": _("right")}.get(placement.edge, placement.edge)
+        message = (_("{what} is {distance} mm from the {edge} edge of the trim, inside the "
+                     "{limit} mm kept clear on posters (the cut can wander); a brand font with "
+                     "larger letters, or the brand's stylesheet, pushes it there: shorten the "
+                     "text, or choose a smaller font size or a different font")
+                   if kind == "poster" else
+                   _("{what} is {distance} mm from the {edge} edge of the trim, inside the "
+                     "{limit} mm kept clear on the booklet (the cut can wander); a brand font "
+                     "with larger letters, or the brand's stylesheet, pushes it there: shorten "
+                     "the text, or choose a smaller font size or a different font"))
         report.findings.append(Finding(
-            "error", f"{name} page {placement.page}",
-            f"{placement.what} is {placement.clearance_mm:g} mm from the {placement.edge} edge "
-            f"of the trim, inside the {limit:g} mm kept clear on "
-            f"{'posters' if kind == 'poster' else 'the booklet'} (the cut can wander); "
-            "a brand font with larger letters, or the brand's stylesheet, pushes it there: "
-            "shorten the text, or choose a smaller font size or a different font"))
+            "error", _("{name} page {page}").format(name=name, page=placement.page),
+            message.format(what=placement.what, distance=f"{placement.clearance_mm:g}",
+                           edge=edge, limit=f"{limit:g}")))
     if len(close) > 5:
-        report.findings.append(Finding("error", name, f"and {len(close) - 5} more text lines "
-                                       f"or images inside the {limit:g} mm safe zone"))
-    report.checked.append(f"{name}: text and logos at least {limit:g} mm inside the trim")
+        report.findings.append(Finding("error", name, _(
+            "and {count} more text lines or images inside the {limit} mm safe zone").format(
+                count=len(close) - 5, limit=f"{limit:g}")))
+    report.checked.append(_("{name}: text and logos at least {limit} mm inside the trim")
+                          .format(name=name, limit=f"{limit:g}"))
 
 
 def _has_raster_images(reader: PdfReader) -> bool:
@@ -273,26 +308,29 @@ def _has_raster_images(reader: PdfReader) -> bool:
 
 def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:
     if name.startswith("poster-") and pages != 1:
-        report.findings.append(Finding("error", subject, f"{pages} pages; a poster has one"))
+        report.findings.append(Finding("error", subject, _("{pages} pages; a poster has one")
+                                       .format(pages=pages)))
     if name.startswith("guide-") and name != "guide-office.pdf" and pages % 4:
         report.findings.append(Finding("error", subject,
-                                       f"{pages} pages is not a multiple of 4"))
+                                       _("{pages} pages is not a multiple of 4").format(
+                                           pages=pages)))
 
 
 def _check_images(document: pdfplumber.PDF, subject: str, ticket: PrinterTicket,
                   report: Report) -> None:
     for number, page in enumerate(document.pages, start=1):
         for image in page.images:
-            width_px, _ = image["srcsize"]
+            width_px, _height = image["srcsize"]
             placed_in = float(image["width"]) / 72
             if placed_in <= 0:
                 continue
             dpi = width_px / placed_in
             if dpi < ticket.min_image_dpi:
                 report.findings.append(Finding(
-                    "error", f"{subject} page {number}",
-                    f"an image is printed at {dpi:.0f} dpi, below the {ticket.min_image_dpi} "
-                    f"dpi the printer asks for; use a larger image or an SVG"))
+                    "error", _("{name} page {page}").format(name=subject, page=number),
+                    _("an image is printed at {dpi} dpi, below the {needed} dpi the printer "
+                      "asks for; use a larger image or an SVG").format(
+                          dpi=f"{dpi:.0f}", needed=ticket.min_image_dpi)))
 
 
 REGISTRATION_PIXEL = (255, 255, 255, 255)
@@ -339,9 +377,10 @@ def _clear_marks_on_the_edge(image: Image.Image) -> None:
 
 def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:
     ink = total_ink(data)
-    report.checked.append(f"{subject}: highest total ink {ink:.0f} % "
-                          f"(limit {ticket.max_ink_percent} %)")
+    report.checked.append(_("{subject}: highest total ink {ink} % (limit {limit} %)").format(
+        subject=subject, ink=f"{ink:.0f}", limit=ticket.max_ink_percent))
     if ink > ticket.max_ink_percent + 1:  # rasterising rounds each channel
         report.findings.append(Finding(
-            "error", subject, f"total ink reaches {ink:.0f} %, above the printer's "
-            f"{ticket.max_ink_percent} %; use lighter or less saturated colours"))
+            "error", subject, _("total ink reaches {ink} %, above the printer's {limit} %; use "
+                                "lighter or less saturated colours").format(
+                                    ink=f"{ink:.0f}", limit=ticket.max_ink_percent)))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guidepress import manifest, pdf, post, preflight, workers
+from guidepress.i18n import N_, _
 from guidepress.plan import Edition, Target
 from guidepress.problems import Problem
 
@@ -212,7 +213,8 @@ def _stage(staging: Path, plan: _Plan, brand: BrandBuild) -> None:
     for name, source in plan.files.items():
         if isinstance(source, Path) and name in brand.entries and \
                 manifest.file_digest(source) != brand.entries[name]["sha256"]:
-            raise _Changed(f"{name} changed while this build ran (another build?)")
+            raise _Changed(_("{name} changed while this build ran (another build?)").format(
+                name=name))
         post.put(staging, name, source)
     if isinstance(plan.proof, Path):
         post.put(staging, "proof.pdf", plan.proof)
@@ -224,7 +226,7 @@ def _render_proofs(staged: dict[str, tuple[_Plan, Path]], brands: dict[str, Bran
                    make_proof: ProofMaker, jobs: int, limits: workers.Limits,
                    done: Published) -> None:
     """Render the proof sheets that are needed, each in a bounded worker."""
-    slugs = [slug for slug, (plan, _) in staged.items() if plan.proof is None]
+    slugs = [slug for slug, (plan, _staged) in staged.items() if plan.proof is None]
     calls = [functools.partial(make_proof, brands[slug], staged[slug][1],
                                staged[slug][0].wheres)
              for slug in slugs]
@@ -238,20 +240,23 @@ def _render_proofs(staged: dict[str, tuple[_Plan, Path]], brands: dict[str, Bran
 
 
 _REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "a file is larger than this system allows (file-size limit, ulimit -f)",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EFBIG: N_("a file is larger than this system allows (file-size limit, ulimit -f)"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("permission denied"),
+    errno.EROFS: N_("the disk is read-only"),
 }
 
 
 def _explain(exc: Exception, folder: Path) -> str:
     """A write failure in words, without a traceback."""
     if isinstance(exc, _Changed):
-        return f"{exc}; nothing was changed in {folder}; run the build again"
+        return _("{reason}; nothing was changed in {folder}; run the build again").format(
+            reason=exc, folder=folder)
     assert isinstance(exc, OSError)
-    reason = _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
-    return (f"could not write {folder}: {reason} (errno {exc.errno}); nothing was changed "
-            "there. Free some space or fix the cause, then run the build again")
+    known = _REASONS.get(exc.errno or 0)
+    reason = _(known) if known else (exc.strerror or str(exc))
+    return _("could not write {folder}: {reason} (errno {errno}); nothing was changed there. "
+             "Free some space or fix the cause, then run the build again").format(
+                 folder=folder, reason=reason, errno=exc.errno)

@@ -33,6 +33,7 @@ from rq.job import Job, JobStatus, get_current_job
 from rq.serializers import JSONSerializer
 
 from guidepress import kit, manifest, pdf, snapshot, workers
+from guidepress.i18n import _, ngettext
 from guidepress.plan import Project, Target, plan
 from guidepress.problems import InputError, InputErrors, RenderError
 from guidepress.storage import Storage, StorageError, Stored
@@ -65,13 +66,16 @@ def connect(url: str) -> redis.Redis:
                                           health_check_interval=30)
         connection.ping()
     except ValueError as exc:
-        raise QueueError(f"{redact(url)} is not a Redis URL ({_without(url, exc)}); write "
-                         "it as redis://[:password@]host:port/db") from None
+        raise QueueError(_("{url} is not a Redis address ({reason}); write it as "
+                           "redis://[:password@]host:port/db").format(
+                               url=redact(url), reason=_without(url, exc))) from None
     except redis.AuthenticationError:
-        raise QueueError(f"the queue at {redact(url)} refused the password") from None
+        raise QueueError(_("the queue at {url} refused the password").format(
+            url=redact(url))) from None
     except redis.RedisError as exc:
-        raise QueueError(f"cannot reach the queue at {redact(url)}: {_without(url, exc)}; "
-                         "is redis-server running there?") from None
+        raise QueueError(_("cannot reach the queue at {url}: {reason}; is redis-server "
+                           "running there?").format(url=redact(url),
+                                                    reason=_without(url, exc))) from None
     return connection
 
 
@@ -139,17 +143,22 @@ class Runner:
             else:
                 yield _from_storage(index, target, stored, 0.0)
         if not waiting:
-            self.say(f"queue: nothing to render, {len(to_render)} target(s) taken from the "
-                     "storage")
+            self.say(ngettext("queue: nothing to render, {count} document taken from the "
+                              "storage", "queue: nothing to render, {count} documents taken "
+                              "from the storage", len(to_render)).format(count=len(to_render)))
             return
         pending = self._enqueue(project, queue, waiting, limits)
-        self.say(f"queue: {len(pending)} job(s) sent to {redact(self.url)}, "
-                 f"{len(to_render) - len(pending)} target(s) taken from the storage")
+        self.say(_("queue: {sent} sent to {url}, {stored} taken from the storage").format(
+            sent=ngettext("{count} job", "{count} jobs", len(pending)).format(
+                count=len(pending)), url=redact(self.url),
+            stored=ngettext("{count} document", "{count} documents",
+                            len(to_render) - len(pending)).format(
+                                count=len(to_render) - len(pending))))
         try:
             yield from self._collect(queue, pending, {i: (t, h) for i, t, h in waiting})
         except redis.RedisError as exc:
-            raise QueueError(f"lost the queue at {redact(self.url)}: "
-                             f"{_without(self.url, exc)}") from None
+            raise QueueError(_("lost the queue at {url}: {reason}").format(
+                url=redact(self.url), reason=_without(self.url, exc))) from None
         finally:
             if pending:  # Ctrl-C, or the build stopped: take back what was not done
                 _cancel(connection, list(pending))
@@ -158,8 +167,8 @@ class Runner:
         try:
             return self.storage.get_outputs(inputs)
         except StorageError as exc:
-            raise QueueError(f"{exc}; delete that folder of the storage and build again") \
-                from None
+            raise QueueError(_("{reason}; delete that folder of the storage and build again")
+                             .format(reason=exc)) from None
 
     def _enqueue(self, project: Project, queue: Queue, waiting: list[tuple[int, Target, str]],
                  limits: workers.Limits) -> dict[str, int]:
@@ -175,8 +184,8 @@ class Runner:
                     snapshots[key] = self.storage.put_snapshot(
                         snapshot.make(project, edition, printer))
                 except (OSError, StorageError) as exc:
-                    raise QueueError(f"cannot store the inputs of {edition.brand.slug}: "
-                                     f"{exc}") from None
+                    raise QueueError(_("cannot store the inputs of {brand}: {reason}").format(
+                        brand=edition.brand.slug, reason=exc)) from None
             request = JobRequest(brand=edition.brand.slug, guide=edition.guide.info.slug,
                                  lang=edition.guide.lang,
                                  printer=printer, target=target_key(target),
@@ -191,9 +200,9 @@ class Runner:
         try:
             jobs = queue.enqueue_many(datas)
         except redis.RedisError as exc:
-            raise QueueError(f"cannot send the jobs to {redact(self.url)}: "
-                             f"{_without(self.url, exc)}") from None
-        return {job.id: index for job, (index, _, _) in zip(jobs, waiting)}
+            raise QueueError(_("cannot send the jobs to {url}: {reason}").format(
+                url=redact(self.url), reason=_without(self.url, exc))) from None
+        return {job.id: index for job, (index, _target, _inputs) in zip(jobs, waiting)}
 
     def _collect(self, queue: Queue, pending: dict[str, int],
                  targets: dict[int, tuple[Target, str]]) -> Iterator[workers.Result]:
@@ -225,13 +234,13 @@ class Runner:
                     seconds=seconds)
             stored = self._stored(inputs)
             if stored is None:
-                return workers.Result(index, failure="the worker said it was done, but its "
-                                       "outputs are not in the storage: do the workers use "
-                                       "the same --storage as this command?", seconds=seconds)
+                return workers.Result(index, failure=_(
+                    "the worker said it was done, but its outputs are not in the storage: do "
+                    "the workers use the same --storage as this command?"), seconds=seconds)
             return _from_storage(index, target, stored,
                                  float(stored.record.get("seconds", seconds)))
         if job is None:
-            return workers.Result(index, failure="the job disappeared from the queue",
+            return workers.Result(index, failure=_("the job disappeared from the queue"),
                                    seconds=seconds)
         return workers.Result(index, failure=_failure(job, status), seconds=seconds)
 
@@ -241,8 +250,9 @@ def _from_storage(index: int, target: Target, stored: Stored, seconds: float
     """A worker's outputs as the local pool would have returned them."""
     unexpected = set(stored.files) - set(target.names)
     if unexpected:  # never publish a name this target does not make
-        return workers.Result(index, failure=f"the storage holds unexpected files for "
-                               f"{target.label}: {', '.join(sorted(unexpected))}")
+        return workers.Result(index, failure=_("the storage holds unexpected files for "
+                                               "{document}: {names}").format(
+            document=target.label, names=", ".join(sorted(unexpected))))
     record = stored.record
     produced = kit.Produced({name: stored.files[name] for name in target.names
                              if name in stored.files},
@@ -256,18 +266,18 @@ def _from_storage(index: int, target: Target, stored: Stored, seconds: float
 
 def _failure(job: Job, status: JobStatus) -> str:
     if status == JobStatus.STOPPED:
-        return "the job was stopped on the queue"
+        return _("the job was stopped on the queue")
     if status == JobStatus.CANCELED:
-        return "the job was cancelled on the queue"
+        return _("the job was cancelled on the queue")
     message = job.get_meta(refresh=False).get("failure")
     if message:
-        return f"{message} (tried twice)"
+        return _("{reason} (tried twice)").format(reason=message)
     result = job.latest_result()
     text = (result.exc_string or "").strip() if result else ""
     if "AbandonedJobError" in text:
-        return ("the worker stopped in the middle of this document twice (killed, or its "
-                "machine lost); see the workers' logs")
-    return (text.splitlines() or ["failed on the worker, without a message"])[-1]
+        return _("the worker stopped in the middle of this document twice (killed, or its "
+                 "machine lost); see the workers' logs")
+    return (text.splitlines() or [_("failed on the worker, without a message")])[-1]
 
 
 def _cancel(connection: redis.Redis, ids: list[str]) -> None:
@@ -312,8 +322,8 @@ class RenderJob(Job):
     @property
     def func(self) -> Callable[..., Any]:
         if self.func_name != RENDER_JOB:
-            raise JobFailed(f"refused: this worker runs {RENDER_JOB} only, not "
-                            f"{str(self.func_name)[:80]!r}")
+            raise JobFailed(_("refused: this worker runs {allowed} only, not {asked}").format(
+                allowed=RENDER_JOB, asked=repr(str(self.func_name)[:80])))
         return render_job
 
     @property
@@ -344,20 +354,23 @@ def render_job(request: dict) -> dict:
     bounded child, store the outputs under the inputs hash. Runs in RQ's work horse."""
     settings = _settings
     if settings is None:
-        raise JobFailed("this process is not a guidepress worker")
+        raise JobFailed(_("this process is not a guidepress worker"))
     try:
         job = JobRequest.model_validate(request)
     except ValidationError as exc:
-        raise _failed(f"refused a malformed job: {exc.error_count()} problem(s), first: "
-                      f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        first = exc.errors()[0]
+        raise _failed(_("refused a malformed job: {count} problems, the first: {where}: "
+                        "{problem}").format(count=exc.error_count(), where=first["loc"],
+                                            problem=first["msg"])) from None
     if settings.storage.has_outputs(job.inputs):
         return {"status": "stored"}  # another worker made it meanwhile
     if job.tool != manifest.tool_version():
         mine, theirs = manifest.tool_version().split("; "), job.tool.split("; ")
         differ = [f"{here} here, {there} there" for here, there in zip(mine, theirs)
                   if here != there] or [f"{job.tool[:200]} there"]
-        raise _failed("this worker's versions differ from those the build was prepared "
-                      f"with: {', '.join(differ)}; install the same version everywhere")
+        raise _failed(_("this worker's versions differ from those the build was prepared "
+                        "with: {differences}; install the same version everywhere").format(
+                            differences=", ".join(differ)))
     try:
         data = settings.storage.get_snapshot(job.snapshot)
         with tempfile.TemporaryDirectory(prefix="guidepress-job-") as folder:
@@ -385,10 +398,10 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
             ) -> workers.Result:
     meta = snapshot.extract(data, root)
     if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
-        raise snapshot.SnapshotError("the snapshot is not the one of this job's brand")
+        raise snapshot.SnapshotError(_("the snapshot is not the one of this job's brand"))
     icc = (root / str(meta.get("icc", ""))).resolve()
     if not icc.is_relative_to(root.resolve()) or not icc.is_file():
-        raise snapshot.SnapshotError("the snapshot lacks the printer's ICC profile")
+        raise snapshot.SnapshotError(_("the snapshot lacks the printer's ICC profile"))
     if job.epoch:
         os.environ["SOURCE_DATE_EPOCH"] = job.epoch  # this fork's own environment
     else:
@@ -404,8 +417,8 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
     edition = dataclasses.replace(edition, ticket=edition.ticket.model_copy(
         update={"icc_profile": icc}))
     if snapshot.installed_font_digests(edition) != meta.get("installed_fonts"):
-        return workers.Result(0, failure="the brand's installed font files differ on this "
-                               "worker; install the same font packages everywhere")
+        return workers.Result(0, failure=_("the brand's installed font files differ on this "
+                                           "worker; install the same font packages everywhere"))
     target = next((t for t in plan([edition]) if target_key(t) == job.target), None)
     if target is None:
         return workers.Result(0, failure=f"{job.brand}/{job.guide}/{job.lang} has no "
@@ -433,10 +446,12 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     manifest.tool_version()  # the version of the code loaded now, which every fork inherits
     worker = RenderWorker([QUEUE_NAME], connection=connection, serializer=JSONSerializer,
                           job_class=RenderJob, job_monitoring_interval=max(1, int(heartbeat)))
-    print(f"guidepress worker {worker.name}: queue {QUEUE_NAME} on {redact(url)}, "
-          f"storage {storage!r}", file=sys.stderr, flush=True)
+    print(_("guidepress worker {name}: queue {queue} on {url}, storage {storage}").format(
+        name=worker.name, queue=QUEUE_NAME, url=redact(url), storage=repr(storage)),
+        file=sys.stderr, flush=True)
     try:
         worker.work(burst=burst, logging_level="INFO")
     except redis.RedisError as exc:
-        raise QueueError(f"lost the queue at {redact(url)}: {_without(url, exc)}") from None
+        raise QueueError(_("lost the queue at {url}: {reason}").format(
+            url=redact(url), reason=_without(url, exc))) from None
     return 0

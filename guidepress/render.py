@@ -30,6 +30,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
 from guidepress.assets import aspect_ratio
+from guidepress.i18n import _
 from guidepress.load import FileRefused, read_regular_file
 from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
 from guidepress.problems import InputError, InputErrors, RenderError
@@ -172,17 +173,19 @@ def _template_frame(exc: BaseException) -> tuple[str, int] | None:
 def _template_message(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc).replace("guidepress.models.", "")
     if isinstance(exc, UndefinedError):
-        return f"this template uses a value that does not exist ({text})"
+        return _("this template uses a value that does not exist ({detail})").format(detail=text)
     if isinstance(exc, SecurityError):
-        return f"this template does something a template may not do ({text})"
+        return _("this template does something a template may not do ({detail})").format(
+            detail=text)
     if isinstance(exc, TemplateSyntaxError):
-        return f"template syntax error: {text}"
+        return _("template syntax error: {reason}").format(reason=text)
     if isinstance(exc, TemplateNotFound):
-        return (f'this template includes "{exc.name}", which is neither in the brand\'s '
-                "templates/, nor in the guide's, nor in templates/")
+        return _('this template includes "{name}", which is neither in the brand\'s '
+                 "templates/, nor in the guide's, nor in templates/").format(name=exc.name)
     if isinstance(exc, RecursionError):
-        return "this template calls itself without end"
-    return f"this template failed: {type(exc).__name__}: {text}"
+        return _("this template calls itself without end")
+    return _("this template failed: {reason}").format(
+        reason=f"{type(exc).__name__}: {text}")
 
 
 def template_origin(env: ImmutableSandboxedEnvironment, name: str) -> Path:

@@ -19,6 +19,7 @@ import json
 import tarfile
 from pathlib import Path, PurePosixPath
 
+from guidepress.i18n import _
 from guidepress.plan import Edition, Project
 from guidepress.storage import sha256
 
@@ -84,32 +85,35 @@ def extract(data: bytes, destination: Path) -> dict:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
             members = archive.getmembers()
             if len(members) > MAX_FILES:
-                raise SnapshotError(f"the snapshot holds more than {MAX_FILES} files")
+                raise SnapshotError(_("the snapshot holds more than {count} files").format(
+                    count=MAX_FILES))
             for member in members:
                 target = destination / _safe_name(member)
                 total += member.size
                 if total > MAX_BYTES:
-                    raise SnapshotError(f"the snapshot unpacks to more than "
-                                        f"{MAX_BYTES // 2**20} MB")
+                    raise SnapshotError(_("the snapshot unpacks to more than {size} MB")
+                                        .format(size=MAX_BYTES // 2**20))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 source = archive.extractfile(member)
                 with open(target, "xb") as out:  # x: a name given twice is refused
                     out.write(source.read())
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise SnapshotError(f"the snapshot cannot be unpacked: {exc}") from None
+        raise SnapshotError(_("the snapshot cannot be unpacked: {reason}").format(
+            reason=exc)) from None
     try:
         meta = json.loads((destination / META).read_text())
     except (OSError, ValueError):
-        raise SnapshotError(f"the snapshot has no readable {META}") from None
+        raise SnapshotError(_("the snapshot has no readable {name}").format(name=META)) from None
     return meta
 
 
 def _safe_name(member: tarfile.TarInfo) -> PurePosixPath:
     name = PurePosixPath(member.name)
     if not member.isreg():
-        raise SnapshotError(f"the snapshot holds {member.name!r}, which is not a regular file "
-                            "(links and devices are refused)")
+        raise SnapshotError(_("the snapshot holds {name}, which is not a regular file (links "
+                              "and devices are refused)").format(name=repr(member.name)))
     if name.is_absolute() or ".." in name.parts or "\\" in member.name or not name.parts \
             or name.parts[0] in ("", "."):
-        raise SnapshotError(f"the snapshot holds the unsafe name {member.name!r}")
+        raise SnapshotError(_("the snapshot holds the unsafe name {name}").format(
+            name=repr(member.name)))
     return name

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from guidepress.i18n import _
+
 DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -68,7 +70,7 @@ def sha256(data: bytes) -> str:
 def _key(digest: str) -> str:
     # Keys come from Redis, which is shared: never let one become a path elsewhere.
     if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
-        raise StorageError(f"{str(digest)[:80]!r} is not a sha256 digest")
+        raise StorageError(_("{value} is not a sha256 digest").format(value=repr(str(digest)[:80])))
     return digest
 
 
@@ -93,8 +95,10 @@ class FolderStorage:
     def get_snapshot(self, digest: str) -> bytes:
         return _read_checked(
             self.snapshots / f"{_key(digest)}.tar.gz", digest,
-            missing=f"the inputs snapshot {digest[:12]} is not in the storage {self.root}",
-            damaged=f"the inputs snapshot {digest[:12]} in the storage does not match its hash")
+            missing=_("the inputs snapshot {digest} is not in the storage {folder}").format(
+                digest=digest[:12], folder=self.root),
+            damaged=_("the inputs snapshot {digest} in the storage does not match its hash")
+            .format(digest=digest[:12]))
 
     def has_outputs(self, inputs: str) -> bool:
         return (self.outputs / _key(inputs) / "record.json").is_file()
@@ -123,7 +127,8 @@ class FolderStorage:
                 if not final.exists():
                     raise
         except OSError as exc:
-            raise StorageError(f"cannot write to the storage {self.root}: {exc}") from None
+            raise StorageError(_("cannot write to the storage {folder}: {reason}").format(
+                folder=self.root, reason=exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -134,12 +139,15 @@ class FolderStorage:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise StorageError(f"the outputs in {folder} cannot be read: {exc}") from None
+            raise StorageError(_("the outputs in {folder} cannot be read: {reason}").format(
+                folder=folder, reason=exc)) from None
         files = {}
         for name, digest in record.pop("files", {}).items():
             files[name] = _read_checked(
-                folder / _key(digest), digest, missing=f"the outputs in {folder} lack {name}",
-                damaged=f"{name} of the outputs in {folder} does not match its hash")
+                folder / _key(digest), digest,
+                missing=_("the outputs in {folder} lack {name}").format(folder=folder, name=name),
+                damaged=_("{name} of the outputs in {folder} does not match its hash").format(
+                    name=name, folder=folder))
         return Stored(files, record)
 
 
@@ -150,7 +158,7 @@ def _read_checked(path: Path, digest: str, *, missing: str, damaged: str) -> byt
     except OSError as exc:
         raise StorageError(f"{missing} ({exc.strerror})") from None
     if sha256(data) != digest:
-        raise StorageError(f"{damaged}; it was altered or damaged")
+        raise StorageError(_("{problem}; it was altered or damaged").format(problem=damaged))
     return data
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import tinycss2
 from tinycss2 import ast
 
+from guidepress.i18n import _
+
 MAX_TEMPLATE_BYTES = 1_000_000  # as validate.check_brand_templates allows
 MAX_NUMBER = 2000  # an A3 page is 1123 px wide; no size, count or percentage needs more
 MAX_MULTIPLIER = 100  # product of the plain numbers of one calc()
@@ -85,25 +87,28 @@ def _check_nodes(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]]
     problems = []
     for node in _walk(nodes):
         if isinstance(node, ast.ParseError):
-            problems.append(CssProblem(node.source_line, f"CSS syntax error: {node.message}"))
+            problems.append(CssProblem(node.source_line, _("CSS syntax error: {reason}").format(
+                reason=node.message)))
         elif isinstance(node, (ast.NumberToken, ast.PercentageToken, ast.DimensionToken)):
             if not math.isfinite(node.value) or abs(node.value) > MAX_NUMBER:
-                problems.append(CssProblem(node.source_line, f'the value "{node.serialize()}" '
-                                           f"is out of range: brand styles use numbers between "
-                                           f"-{MAX_NUMBER} and {MAX_NUMBER}"))
+                problems.append(CssProblem(node.source_line, _(
+                    'the value "{value}" is out of range: brand styles use numbers between '
+                    "-{limit} and {limit}").format(value=node.serialize(), limit=MAX_NUMBER)))
         elif isinstance(node, ast.FunctionBlock) and node.lower_name in _MATH:
             product = math.prod(abs(t.value) for t in _walk(node.arguments)
                                 if isinstance(t, ast.NumberToken) and t.value)
             if product > MAX_MULTIPLIER:
-                problems.append(CssProblem(node.source_line, f"{node.name}() multiplies by "
-                                           f"{product:g}, more than {MAX_MULTIPLIER}; "
-                                           "write the size itself"))
+                problems.append(CssProblem(node.source_line, _(
+                    "{function}() multiplies by {product}, more than {limit}; write the size "
+                    "itself").format(function=node.name, product=f"{product:g}",
+                                     limit=MAX_MULTIPLIER)))
         elif isinstance(node, ast.Declaration) and node.name.startswith("--"):
             size = _expanded_size(node.name, definitions, {}, ())
             if size > MAX_EXPANSION:
-                problems.append(CssProblem(node.source_line, f"the custom property {node.name} "
-                                           f"expands to more than {MAX_EXPANSION} values "
-                                           "through nested var(); write its value out"))
+                problems.append(CssProblem(node.source_line, _(
+                    "the custom property {name} expands to more than {limit} values through "
+                    "nested var(); write its value out").format(name=node.name,
+                                                                limit=MAX_EXPANSION)))
     return problems
 
 

@@ -21,6 +21,7 @@ from fontTools.ttLib import TTFont
 from pydantic import BaseModel, ValidationError
 
 from guidepress import models, stylesheets
+from guidepress.i18n import N_, _, ngettext
 from guidepress.load import (FileRefused, KeyPath, SourceFile, format_key, load_yaml,
                              read_regular_file)
 from guidepress.problems import InputError, InputErrors
@@ -38,22 +39,23 @@ def load_guide_info(project: Path, slug: str) -> models.GuideInfo:
     lists has its folder (and that no folder is left unlisted)."""
     folder = project / "content" / slug
     if not (folder / "guide.yaml").is_file() or slug in RESERVED_GUIDE_NAMES:
-        known = ", ".join(list_guides(project)) or "none"
         raise InputErrors([InputError(f"content/{slug}", 0, "",
-                                      f"there is no guide '{slug}' (known guides: {known})")])
+                                      _unknown_guide(slug, list_guides(project)))])
     errors: list[InputError] = []
     source = _read(project, folder / "guide.yaml", errors)
     info = _validate_source(source, models.GuideFile, errors) if source else None
     if info is not None:
         for lang in info.languages:
             if not (folder / lang).is_dir():
-                errors.append(source.error(("languages",), f'the guide "{slug}" is missing in '
-                                           f'"{lang}": there is no folder content/{slug}/{lang}/'))
+                errors.append(source.error(("languages",), _(
+                    'the guide "{slug}" is missing in "{lang}": there is no folder '
+                    "content/{slug}/{lang}/").format(slug=slug, lang=lang)))
         for path in sorted(folder.glob("*/guide.yaml")):
             lang = path.parent.name
             if lang not in info.languages:
-                errors.append(source.error(("languages",), f"content/{slug}/{lang}/ exists but "
-                                           f'"{lang}" is not listed under languages'))
+                errors.append(source.error(("languages",), _(
+                    'content/{slug}/{lang}/ exists but "{lang}" is not listed under languages')
+                    .format(slug=slug, lang=lang)))
     if errors:
         raise InputErrors(errors)
     return models.GuideInfo.model_construct(**dict(info), slug=slug, folder=folder.resolve())
@@ -69,9 +71,10 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None,
     folder = info.folder / lang
     where = f"content/{info.slug}/{lang}"
     if lang not in info.languages or not folder.is_dir():
-        raise InputErrors([InputError(f"content/{info.slug}/guide.yaml", 0, "languages",
-                                      f'the guide "{info.slug}" has no edition in "{lang}" (it '
-                                      f"is written in: {', '.join(info.languages)})")])
+        raise InputErrors([InputError(
+            f"content/{info.slug}/guide.yaml", 0, "languages",
+            _('the guide "{guide}" has no edition in "{lang}" (it is written in: {languages})')
+            .format(guide=info.slug, lang=lang, languages=", ".join(info.languages)))])
     errors: list[InputError] = []
     fonts = brand.fonts if brand else None
     meta = _validate_file(project, folder / "guide.yaml", models.GuideMeta, errors, fonts=fonts)
@@ -84,7 +87,7 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None,
                       if posters_source else None)
     section_files = sorted((folder / "sections").glob("*.yaml"))
     if not section_files:
-        errors.append(InputError(f"{where}/sections", 0, "", "no section file found"))
+        errors.append(InputError(f"{where}/sections", 0, "", _("no section file found")))
     sections = [_validate_file(project, path, models.Section, errors, fonts=fonts)
                 for path in section_files]
     _check_unique_ids(project, section_files, sections, errors)
@@ -102,17 +105,19 @@ def check_needs(project: Path, brand: models.Brand, info: models.GuideInfo
     settings = brand.settings_for(info.slug)
     missing = []
     if not (settings.contacts or brand.contacts):
-        missing.append(("contacts", f"contacts (for {info.contacts_for})", "contacts"))
+        missing.append(("contacts", _("contacts (for {whom})").format(whom=info.contacts_for),
+                        "contacts"))
     if info.intranet_for and not (settings.intranet_url or brand.intranet_url):
-        missing.append(("intranet_url", f"an intranet page (for {info.intranet_for})",
-                        "intranet_url"))
+        missing.append(("intranet_url", _("an intranet page (for {what})").format(
+            what=info.intranet_for), "intranet_url"))
     if not missing:
         return []
     display = f"brands/{brand.slug}/brand.yaml"
     source = load_yaml(brand.folder / "brand.yaml", display)  # only to say where
     return [source.error(("guides", info.slug, key),
-                         f'the guide "{info.slug}" needs {what} and this brand gives none; '
-                         f"add guides.{info.slug}.{key}, or {default} for every guide")
+                         _('the guide "{guide}" needs {what} and this brand gives none; add '
+                           "guides.{guide}.{key}, or {default} for every guide").format(
+                             guide=info.slug, what=what, key=key, default=default))
             for key, what, default in missing]
 
 
@@ -129,9 +134,10 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
     """
     folder = project / "brands" / slug
     if not folder.is_dir():
-        known = ", ".join(list_brands(project)) or "none"
+        known = ", ".join(list_brands(project)) or _("none")
         raise InputErrors([InputError(f"brands/{slug}", 0, "",
-                                      f"there is no brand '{slug}' (known brands: {known})")])
+                                      _("there is no brand '{slug}' (known brands: {known})")
+                                      .format(slug=slug, known=known))])
     errors: list[InputError] = []
     source = _read(project, folder / "brand.yaml", errors)
     brand_file = (_validate_source(source, models.BrandFile, errors,
@@ -158,8 +164,10 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
 def _unknown_guide(guide: str, known: list[str]) -> str:
     close = difflib.get_close_matches(guide, known, n=1, cutoff=0.6)
     if close:
-        return f'there is no guide "{guide}" under content/; did you mean "{close[0]}"?'
-    return f'there is no guide "{guide}" under content/ (known guides: {", ".join(known)})'
+        return _('there is no guide "{guide}" under content/; did you mean "{close}"?').format(
+            guide=guide, close=close[0])
+    return _('there is no guide "{guide}" under content/ (known guides: {known})').format(
+        guide=guide, known=", ".join(known) or _("none"))
 
 
 def _check_languages(source: SourceFile, brand: models.BrandFile, asked: list[str],
@@ -170,14 +178,16 @@ def _check_languages(source: SourceFile, brand: models.BrandFile, asked: list[st
     for key_path, texts in models.language_maps(brand):
         missing = [lang for lang in brand.languages if lang not in texts]
         if missing:
-            errors.append(source.error(key_path, f"the text in {', '.join(missing)} is "
-                                       f"missing (the brand builds {made_in})"))
+            errors.append(source.error(key_path, _("the text in {missing} is missing (the brand "
+                                                   "builds {languages})").format(
+                                                       missing=", ".join(missing),
+                                                       languages=made_in)))
     for lang in asked:
         if lang not in brand.languages:
-            errors.append(source.error(("languages",), f'"{lang}" was asked for (--lang '
-                                       f"{lang}), but this brand is made in {made_in} only; "
-                                       f'add "{lang}" to languages, with the brand\'s texts '
-                                       "in that language"))
+            errors.append(source.error(("languages",), _(
+                '"{lang}" was asked for (--lang {lang}), but this brand is made in '
+                '{languages} only; add "{lang}" to languages, with the brand\'s texts in that '
+                "language").format(lang=lang, languages=made_in)))
 
 
 def _check_contrast(source: SourceFile, colours: models.Colours,
@@ -188,13 +198,17 @@ def _check_contrast(source: SourceFile, colours: models.Colours,
         fg, bg = pair.foreground, pair.background
         ink, paper = getattr(colours, fg), getattr(colours, bg)
         if fg in written or bg not in written:
-            key, pair_text = fg, f"{ink} on colours.{bg} ({paper})"
+            key, pair_text = fg, _("{ink} on colours.{key} ({paper})").format(
+                ink=ink, key=bg, paper=paper)
         else:
-            key, pair_text = bg, f"colours.{fg} ({ink}) on {paper}"
+            key, pair_text = bg, _("colours.{key} ({ink}) on {paper}").format(
+                key=fg, ink=ink, paper=paper)
         errors.append(source.error(
             ("colours", key),
-            f"{pair_text} has a contrast of {pair.ratio:.2f}:1, below the {pair.needed:g}:1 "
-            f"needed (WCAG AA) for {pair.use}; make one of the two darker or lighter"))
+            _("{pair} has a contrast of {ratio}:1, below the {needed}:1 needed (WCAG AA) for "
+              "{use}; make one of the two darker or lighter").format(
+                  pair=pair_text, ratio=f"{pair.ratio:.2f}", needed=f"{pair.needed:g}",
+                  use=_(pair.use))))
 
 
 def check_brand_templates(project: Path, folder: Path, families: list[str]
@@ -208,19 +222,19 @@ def check_brand_templates(project: Path, folder: Path, families: list[str]
         display = path.relative_to(project).as_posix()
         if path.is_dir():
             if not path.resolve().is_relative_to(folder.resolve()):  # a linked folder
-                errors.append(InputError(display, 0, "", "this folder is a link to something "
-                                         "outside the brand's templates; put the files "
-                                         "themselves here"))
+                errors.append(InputError(display, 0, "", _("this folder is a link to something "
+                                                           "outside the brand's templates; put "
+                                                           "the files themselves here")))
             continue
         try:
-            data = read_regular_file(path, MAX_TEMPLATE_BYTES, "this file", folder=folder)
+            data = read_regular_file(path, MAX_TEMPLATE_BYTES, _("this file"), folder=folder)
             text = data.decode("utf-8") if path.suffix in (".css", ".j2") else ""
         except FileRefused as exc:
             errors.append(InputError(display, 0, "", str(exc)))
             continue
         except UnicodeDecodeError:
-            errors.append(InputError(display, 0, "", "this file is not saved as UTF-8 text; "
-                                     "save it again with the UTF-8 encoding"))
+            errors.append(InputError(display, 0, "", _("this file is not saved as UTF-8 text; "
+                                                       "save it again with the UTF-8 encoding")))
             continue
         if path.suffix == ".css":
             errors += _check_stylesheet_fonts(display, text, families)
@@ -233,7 +247,8 @@ def _check_template_syntax(display: str, text: str) -> list[InputError]:
     try:
         jinja2.Environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        return [InputError(display, exc.lineno, "", f"template syntax error: {exc.message}")]
+        return [InputError(display, exc.lineno, "", _("template syntax error: {reason}").format(
+            reason=exc.message))]
     return []
 
 
@@ -263,9 +278,10 @@ def _check_stylesheet_fonts(display: str, text: str, families: list[str]) -> lis
                 continue
             errors.append(InputError(
                 display, declaration.source_line, "",
-                f'{declaration.lower_name}: the font "{name}" is not one of the brand\'s fonts '
-                f"({', '.join(families)}); declare it under fonts in brand.yaml, or write "
-                "var(--gp-body-font) or var(--gp-heading-font)"))
+                _('{property}: the font "{name}" is not one of the brand\'s fonts ({fonts}); '
+                  "declare it under fonts in brand.yaml, or write var(--gp-body-font) or "
+                  "var(--gp-heading-font)").format(property=declaration.lower_name, name=name,
+                                                   fonts=", ".join(families))))
     return errors
 
 
@@ -317,9 +333,9 @@ def compare_editions(guides: list[models.Guide]) -> list[InputError]:
     errors: list[InputError] = []
     for other in guides[1:]:
         reference = guides[0]
-        errors += _missing_items(reference, other, "section", "sections",
+        errors += _missing_items(reference, other, "sections",
                                  lambda guide: [section.id for section in guide.sections])
-        errors += _missing_items(reference, other, "poster", "posters.yaml",
+        errors += _missing_items(reference, other, "posters.yaml",
                                  lambda guide: [poster.id for poster in guide.posters])
         twins = {section.id: section for section in other.sections}
         for section in reference.sections:
@@ -330,19 +346,24 @@ def compare_editions(guides: list[models.Guide]) -> list[InputError]:
             if mine != theirs:
                 errors.append(InputError(
                     f"{_where(other)}/sections", 0, "",
-                    f'the section "{section.id}" does not have the same blocks as in '
-                    f"{_where(reference)}: {', '.join(theirs)} instead of {', '.join(mine)}"))
+                    _('the section "{id}" does not have the same blocks as in {folder}: '
+                      "{theirs} instead of {mine}").format(id=section.id,
+                                                           folder=_where(reference),
+                                                           theirs=", ".join(theirs),
+                                                           mine=", ".join(mine))))
     return errors
 
 
-def _missing_items(first: models.Guide, second: models.Guide, what: str, where: str,
+def _missing_items(first: models.Guide, second: models.Guide, where: str,
                    ids: typing.Callable[[models.Guide], list[str]]) -> list[InputError]:
     errors = []
     for having, lacking in ((first, second), (second, first)):
         for missing in sorted(set(ids(having)) - set(ids(lacking))):
+            message = (_('the section "{id}" of {folder} is missing in this language')
+                       if where == "sections" else
+                       _('the poster "{id}" of {folder} is missing in this language'))
             errors.append(InputError(f"{_where(lacking)}/{where}", 0, "",
-                                     f'the {what} "{missing}" of {_where(having)} is '
-                                     "missing in this language"))
+                                     message.format(id=missing, folder=_where(having))))
     return errors
 
 
@@ -354,9 +375,11 @@ def load_printer(project: Path, name: str) -> models.PrinterTicket:
     """Read and validate the printer ticket `printers/<name>.yaml`."""
     path = project / "printers" / f"{name}.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in (project / "printers").glob("*.yaml"))) or "none"
+        known = ", ".join(sorted(p.stem for p in (project / "printers").glob("*.yaml"))) \
+            or _("none")
         raise InputErrors([InputError(f"printers/{name}.yaml", 0, "",
-                                      f"there is no printer ticket '{name}' (known: {known})")])
+                                      _("there is no printer ticket '{name}' (known: {known})")
+                                      .format(name=name, known=known))])
     errors: list[InputError] = []
     ticket = _validate_file(project, path, models.PrinterTicket, errors,
                             context={"printers_dir": project / "printers"})
@@ -399,8 +422,9 @@ def _validate_source(source: SourceFile, model: type[M], errors: list[InputError
                      context: dict[str, Any] | None = None,
                      fonts: models.Fonts | None = None) -> M | None:
     if not isinstance(source.data, dict):
-        errors.append(InputError(source.display, 1, "", "this file should contain keys and "
-                                 "values (like `title: \"…\"`), but it is empty or a list"))
+        errors.append(InputError(source.display, 1, "", _(
+            'this file should contain keys and values (like `title: "…"`), but it is empty '
+            "or a list")))
         return None
     try:
         validated = model.model_validate(source.data, context=context)
@@ -430,8 +454,9 @@ def _check_characters(source: SourceFile, fonts: models.Fonts, errors: list[Inpu
     names = " / ".join(dict.fromkeys(face.family for face in fonts.families))
     for key_path, text in _strings(source.data, ()):
         for char in sorted({c for c in text if ord(c) not in drawable and c not in "\n\r\t"}):
-            errors.append(source.error(key_path, f'the character "{char}" (U+{ord(char):04X}) '
-                                       f"is not in the brand's font {names}; replace it"))
+            errors.append(source.error(key_path, _(
+                'the character "{char}" ({code}) is not in the brand\'s font {font}; replace it'
+            ).format(char=char, code=f"U+{ord(char):04X}", font=names)))
 
 
 def _strings(data: Any, key_path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
@@ -454,7 +479,8 @@ def _check_unique_ids(project: Path, files: list[Path], sections: list[Any],
         if section.id in seen:
             first = seen[section.id].relative_to(project).as_posix()
             errors.append(InputError(path.relative_to(project).as_posix(), 1, "id",
-                                     f'"{section.id}" is already the id of {first}'))
+                                     _('"{id}" is already the id of {file}').format(
+                                         id=section.id, file=first)))
         seen.setdefault(section.id, path)
 
 
@@ -464,7 +490,7 @@ def _check_unique_poster_ids(source: SourceFile, poster_set: models.PosterSet,
     for index, poster in enumerate(poster_set.posters):
         if poster.id in seen:
             errors.append(source.error(("posters", index, "id"),
-                                       f'"{poster.id}" is used by two posters'))
+                                       _('"{id}" is used by two posters').format(id=poster.id)))
         seen.add(poster.id)
 
 
@@ -497,58 +523,64 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     if kind == "missing":
-        return "this key is required but missing"
+        return _("this key is required but missing")
     if kind == "extra_forbidden":
         return _unknown_key_message(model, error["loc"])
-    if value is None and kind.endswith("_type"):
-        return "is empty; write a value after the colon"
+    if (value is None and kind.endswith("_type")) or kind == "string_too_short":
+        return _("is empty; write a value after the colon")
     if kind in ("string_too_long", "too_long") and isinstance(value, str):
-        return (f"is too long ({len(value)} characters, at most {ctx['max_length']}); "
-                "shorten it")
-    if kind == "string_too_short":
-        return "is empty; write a value after the colon"
+        return _("is too long ({length} characters, at most {limit}); shorten it").format(
+            length=len(value), limit=ctx["max_length"])
     if kind == "string_pattern_mismatch":
-        hint = models.PATTERN_HINTS.get(ctx.get("pattern"), "it is not in the expected form")
-        return f'"{value}" is not valid: {hint}'
+        hint = models.PATTERN_HINTS.get(ctx.get("pattern"), N_("it is not in the expected form"))
+        return _('"{value}" is not valid: {hint}').format(value=value, hint=_(hint))
     if kind.startswith("int_"):
-        return f'"{value}" should be a whole number'
+        return _('"{value}" should be a whole number').format(value=value)
     if kind.startswith("float_"):
-        return f'"{value}" should be a number'
+        return _('"{value}" should be a number').format(value=value)
     if kind.startswith("bool_"):
-        return f'"{value}" should be true or false'
+        return _('"{value}" should be true or false').format(value=value)
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f'"{value}" is out of range ({error["msg"].lower()})'
+        bound = ctx.get("ge", ctx.get("le"))
+        message = (_('"{value}" is out of range (it should be at least {bound})')
+                   if kind == "greater_than_equal" else
+                   _('"{value}" is out of range (it should be at most {bound})'))
+        return message.format(value=value, bound=bound)
     if kind == "literal_error" and error["loc"][-1] == "[key]":
-        return f'"{value}" is not allowed as a key here; use one of: {ctx["expected"]}'
+        return _('"{value}" is not allowed as a key here; use one of: {allowed}').format(
+            value=value, allowed=ctx["expected"])
     if kind == "literal_error":
-        return f'"{value}" is not allowed here; use one of: {ctx["expected"]}'
+        return _('"{value}" is not allowed here; use one of: {allowed}').format(
+            value=value, allowed=ctx["expected"])
     if kind == "union_tag_invalid":
-        return (f'"{ctx.get("tag")}" is not a known block type; use one of: '
-                f"{', '.join(models.BLOCK_TYPES)}")
+        return _('"{tag}" is not a known block type; use one of: {types}').format(
+            tag=ctx.get("tag"), types=", ".join(models.BLOCK_TYPES))
     if kind == "union_tag_not_found":
-        return f"this block has no `type`; add one of: {', '.join(models.BLOCK_TYPES)}"
+        return _("this block has no `type`; add one of: {types}").format(
+            types=", ".join(models.BLOCK_TYPES))
     if kind == "list_type":
-        return "should be a list (one item per line, each starting with \"- \")"
+        return _('should be a list (one item per line, each starting with "- ")')
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "should be a group of keys, each on its own indented line"
+        return _("should be a group of keys, each on its own indented line")
     if kind == "string_type":
-        return "should be text; put it in double quotes"
+        return _("should be text; put it in double quotes")
     if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} item(s)"
+        count = ctx.get("min_length", 1)
+        return ngettext("needs at least {count} item", "needs at least {count} items",
+                        count).format(count=count)
     if kind == "too_long":
-        return f"has too many items (at most {ctx.get('max_length')})"
+        return _("has too many items (at most {limit})").format(limit=ctx.get("max_length"))
     return error["msg"]
 
 
 def _unknown_key_message(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     known = _known_keys(model, loc[:-1])
-    message = "unknown key"
     close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
     if close:
-        return f'{message}; did you mean "{close[0]}"?'
+        return _('unknown key; did you mean "{key}"?').format(key=close[0])
     if known:
-        message += f"; the keys allowed here are: {', '.join(known)}"
-    return message
+        return _("unknown key; the keys allowed here are: {keys}").format(keys=", ".join(known))
+    return _("unknown key")
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import watchfiles
 
-from guidepress import kit, proof
+from guidepress import i18n, kit, proof
+from guidepress.i18n import _
 from guidepress.problems import InputErrors, RenderError
 
 POLL_SCRIPT = """<script>
@@ -62,13 +63,15 @@ class Preview:
                             f"<figcaption>{html.escape(name)}</figcaption></figure>"
                             for name, url in self.thumbnails.items())
             version = self.version
-        return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-                f"<title>guidepress preview</title><style>body{{font-family:sans-serif}}"
+        title = html.escape(_("guidepress preview"))
+        heading = html.escape(_("Preview {version}").format(version=version))
+        return (f'<!DOCTYPE html><html lang="{i18n.language()}"><head><meta charset="utf-8">'
+                f"<title>{title}</title><style>body{{font-family:sans-serif}}"
                 f".error{{background:#fde;border:2px solid #a00;padding:1em;"
                 f"white-space:pre-wrap}}"
                 f"figure{{display:inline-block;margin:.5em;text-align:center}}"
                 f"img{{border:1px solid #888;max-height:300px}}</style></head><body>"
-                f"<h1>Preview {version}</h1>{error}<main>{items}</main>{POLL_SCRIPT}"
+                f"<h1>{heading}</h1>{error}<main>{items}</main>{POLL_SCRIPT}"
                 f"</body></html>")
 
 
@@ -118,17 +121,20 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
 
     `guides` limits the build to those guides; by default, every guide the brand enables."""
     preview = Preview(output / slug, guides)
-    preview.refresh(build_once(project, slug, langs, output, today, guides))
+    # The port first: a busy port is said at once (OSError, told in words by the cli),
+    # not after a whole first build.
     server = serve(preview, port)
-    print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+    print(_("preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)").format(port=port),
+          flush=True)
     folders = [project.root / "content", project.root / "brands" / slug,
                project.templates, project.root / "printers"]
     try:
+        preview.refresh(build_once(project, slug, langs, output, today, guides))
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):
             started = time.monotonic()
             preview.refresh(build_once(project, slug, langs, output, today, guides))
-            print(f"rebuilt in {time.monotonic() - started:.1f} s (preview {preview.version})",
-                  flush=True)
+            print(_("rebuilt in {seconds} s (preview {version})").format(
+                seconds=f"{time.monotonic() - started:.1f}", version=preview.version), flush=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from guidepress.i18n import _
 from guidepress.problems import InputError, InputErrors, RenderError
 
 
@@ -86,14 +87,15 @@ def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
 
 def memory_failure(limits: Limits) -> str:
     """The message of a document stopped for using too much memory."""
-    return (f"ran out of memory: the document needed more than the memory limit of "
-            f"{limits.memory_mb} MB (raise it with --memory)")
+    return _("ran out of memory: the document needed more than the memory limit of {limit} MB "
+             "(raise it with --memory)").format(limit=limits.memory_mb)
 
 
 def _over_limits(pid: int, started: float, limits: Limits) -> str | None:
     """Why a running worker must be stopped now, if it must."""
     if time.monotonic() - started > limits.seconds:
-        return f"stopped after {limits.seconds:g} s: the document took too long to lay out"
+        return _("stopped after {seconds} s: the document took too long to lay out").format(
+            seconds=f"{limits.seconds:g}")
     if _resident_mb(pid) > limits.memory_mb:
         return memory_failure(limits)
     return None
@@ -118,9 +120,11 @@ def _collect(index: int, connection: Connection, process: Any, started: float,
     except EOFError:
         process.join()
         code = process.exitcode
-        reason = (f"killed by signal {-code}" if code and code < 0 else f"exit code {code}")
-        return Result(index, failure=f"the worker stopped without an answer ({reason}; "
-                       "the memory limit may have been reached)",
+        reason = (_("killed by signal {number}").format(number=-code) if code and code < 0
+                  else _("exit code {number}").format(number=code))
+        return Result(index, failure=_("the worker stopped without an answer ({reason}; the "
+                                        "memory limit may have been reached)").format(
+                                            reason=reason),
                        seconds=time.monotonic() - started)
     finally:
         connection.close()

@@ -7,13 +7,19 @@ input and read the errors, and `EDITIONS`, every (brand, language) the demo buil
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from guidepress import kit
+from guidepress import i18n, kit
 from guidepress.problems import InputErrors
+
+# The tests written before the French interface check the English wording: they run in
+# English (subprocesses too); tests of the French messages choose French explicitly.
+os.environ["GUIDEPRESS_LANG"] = "en"
+i18n.set_language("en")
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANDS = ("default", "gh-port-lumiere")

@@ -320,10 +320,10 @@ def test_unreviewed_and_future_reviews(scratch_project: Path) -> None:
     report = preflight.Report("default")
     preflight.check_statistics(guide, report, 5, TODAY)
     assert [str(f) for f in report.findings] == [
-        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks[0].statistics[0]: 48 % '
+        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks (1st).statistics (1st): 48 % '
         "(TNS-Sofres, chiffre de 2012) was dated 14 years ago (limit 5); update the figure, or "
         "check it still holds and write the month of that check in `reviewed:`",
-        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks[1].statistics[0]: 35 % '
+        f'WARNING content/{GUIDE}/fr section "idees-recues" blocks (2nd).statistics (1st): 35 % '
         "(SocialBakers, chiffre de 2012, revu en mars 2027): the review date is after today; "
         "check `reviewed:`"]
 
@@ -341,7 +341,7 @@ def test_bad_review_dates_are_named_by_file_line_and_key(scratch_project: Path, 
                                                          message: str) -> None:
     edit(scratch_project / FR_03, 'reviewed: "2026-11"', f"reviewed: {value}")
     assert problems(scratch_project) == [
-        f"{FR_03}:20: blocks[0].statistics[0].source.reviewed: {message}"]
+        f"{FR_03}:20: blocks (1st).statistics (1st).source.reviewed: {message}"]
 
 
 def test_poster_statistics_are_checked_for_age(scratch_project: Path) -> None:
@@ -377,7 +377,7 @@ def test_command_line_passes_its_date_to_the_preflight(tmp_path: Path,
                          "--today", today])
         out = capsys.readouterr().out
         assert code == 0
-        assert out.startswith(f"Preflight of default: 0 error(s), {2 * warnings} warning(s)")
+        assert out.startswith(f"Preflight of default: 0 errors, {2 * warnings} warnings")
     assert "was reviewed 6 years ago (limit 5)" in out
 
 

@@ -39,13 +39,15 @@ BRAND_CASES = [
      f'{BRAND}:5: logo.file: "../../content/reseaux-sociaux/fr/guide.yaml" points outside the '
      "brand folder"),
     ('phone: "01 99 00 12 34"', 'phone: "appelez-nous"',
-     f'{BRAND}:25: contacts[0].phone: "appelez-nous" is not valid: write a phone number with '
+     f'{BRAND}:25: contacts (1st).phone: "appelez-nous" is not valid: write a phone number with '
      'digits and spaces, like "05 56 00 00 00"'),
     ('intranet_url: "https://', 'intranet_url: "http://',
      f'{BRAND}:41: guides.reseaux-sociaux.intranet_url: "http://intranet.ch-val-fleuri.example/'
      'reseaux-sociaux" is not an allowed web address (use https://…, mailto:… or tel:…)'),
     ('    phone: "01 99 00 12 34"', '\tphone: "01 99 00 12 34"',
-     f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation"),
+     f"{BRAND}:25: this line is indented with a tab; YAML needs spaces for indentation\n"
+     '    25 |  phone: "01 99 00 12 34"\n'
+     "       | ^"),
 ]
 
 PRINTER = "printers/default.yaml"
@@ -62,21 +64,20 @@ PRINTER_CASES = [
      f'{PRINTER}:9: icc_profile: "/etc/passwd" must be in the printers/ folder or in '
      "/usr/share/color/icc"),
     ("max_ink_percent: 300", "max_ink_percent: 1000",
-     f'{PRINTER}:15: max_ink_percent: "1000" is out of range (input should be less than or '
-     "equal to 400)"),
+     f'{PRINTER}:15: max_ink_percent: "1000" is out of range (it should be at most 400)'),
 ]
 
 CONTENT_CASES = [
     ('    commitment: "Je ne parle', '    comitment: "Je ne parle',
-     f'{SECRET}:7: blocks[0].comitment: unknown key; did you mean "commitment"?'),
+     f'{SECRET}:7: blocks (1st).comitment: unknown key; did you mean "commitment"?'),
     ('  - type: "rule"', '  - type: "regle"',
-     f'{SECRET}:6: blocks[0]: "regle" is not a known block type; use one of: paragraph, rule, '
+     f'{SECRET}:6: blocks (1st): "regle" is not a known block type; use one of: paragraph, rule, '
      "quote, statistic, myth, links, network-map, chain, callout, contacts, slogan"),
     ('id: "secret"', 'id: "Secret Médical"',
      f'{SECRET}:1: id: "Secret Médical" is not valid: use lowercase letters, digits and dashes, '
      'like "secret-medical"'),
     ('  - type: "rule"', '  - type: "paragraph"\n    text: "Une flèche → ici"\n  - type: "rule"',
-     f'{SECRET}:7: blocks[0].text: the character "→" (U+2192) is not in the brand\'s font '
+     f'{SECRET}:7: blocks (1st).text: the character "→" (U+2192) is not in the brand\'s font '
      "Atkinson Hyperlegible; replace it"),
     ('title: "Le secret médical et professionnel s’applique aussi en ligne"', "title:",
      f"{SECRET}:3: title: is empty; write a value after the colon"),
@@ -100,7 +101,7 @@ def test_wrong_type_and_markdown_link(scratch_project: Path) -> None:
          'purpose: "[Voir le site](http://example.org) Il aide')
     found = problems(scratch_project)
     assert ('content/reseaux-sociaux/fr/sections/03-idees-recues.yaml:19: '
-            'blocks[0].statistics[0].source.year: "deux mille douze" should be a whole '
+            'blocks (1st).statistics (1st).source.year: "deux mille douze" should be a whole '
             "number") in found
     assert ('content/reseaux-sociaux/fr/guide.yaml:4: purpose: "http://example.org" is not an '
             "allowed web address (use https://…, mailto:… or tel:…)") in found
@@ -124,7 +125,7 @@ def test_all_problems_of_all_files_come_in_one_run(scratch_project: Path,
     assert err.splitlines()[0] == "3 problems in the input; nothing was written:"
     assert f'{BRAND}:12: colours.accent: "#B23" is not a colour' in err
     assert f"{SECRET}:2: author: unknown key" in err
-    assert ('content/reseaux-sociaux/fr/posters.yaml:9: posters[1].id: "blouse-blanche" is '
+    assert ('content/reseaux-sociaux/fr/posters.yaml:9: posters (2nd).id: "blouse-blanche" is '
             "used by two posters" in err)
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == \
         ["default", "default/reseaux-sociaux", "default/reseaux-sociaux/fr",
@@ -141,7 +142,7 @@ def test_poster_too_long_names_the_poster_and_field(scratch_project: Path) -> No
         kit.render_edition(project, edition)
     (error,) = caught.value.errors
     assert error.file == "content/reseaux-sociaux/fr/posters.yaml"
-    assert (error.line, error.key) == (10, "posters[0].statistic")
+    assert (error.line, error.key) == (10, "posters (1st).statistic")
     assert error.message == ('the poster "stade" does not fit on one A3 page: `statistic` and '
                              "what follows run onto a second page; shorten the headline or the "
                              "points")
@@ -211,4 +212,4 @@ def test_a_missing_label_is_named(scratch_project: Path) -> None:
 def test_brand_text_missing_in_a_built_language_is_named(scratch_project: Path) -> None:
     edit(scratch_project / BRAND, '      en: "Monday to Friday, 9 am to 5 pm"\n', "")
     assert problems(scratch_project, langs=["fr"]) == [
-        f"{BRAND}:27: contacts[0].hours: the text in en is missing (the brand builds fr, en)"]
+        f"{BRAND}:27: contacts (1st).hours: the text in en is missing (the brand builds fr, en)"]

@@ -381,7 +381,7 @@ def test_10_all_brands_in_that_language_build_the_others(small_project: Path) ->
     ('    en: "Logo of the Val', '    de: "Logo of the Val',
      f"{BRAND}:8: logo.alt.de: \"de\" is not allowed as a key here; use one of: 'fr' or 'en'"),
     ('      fr: "Direction de la communication"', "      fr:",
-     f"{BRAND}:23: contacts[0].role.fr: is empty; write a value after the colon"),
+     f"{BRAND}:23: contacts (1st).role.fr: is empty; write a value after the colon"),
 ], ids=["too-long", "unknown-language", "empty"])
 def test_12_per_language_texts_are_explained_once(small_project: Path, old: str, new: str,
                                                   expected: str) -> None:

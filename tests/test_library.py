@@ -195,8 +195,11 @@ def test_a_language_folder_the_guide_does_not_list_is_named(scratch_project: Pat
 
 def test_an_unknown_guide_lists_the_known_ones(scratch_project: Path) -> None:
     assert problems(scratch_project, guides=["violences"]) == [
-        "content/violences: there is no guide 'violences' (known guides: photos-videos, "
-        "reseaux-sociaux)"]
+        'content/violences: there is no guide "violences" under content/ (known guides: '
+        "photos-videos, reseaux-sociaux)"]
+    assert problems(scratch_project, guides=["photos-vidéos"]) == [
+        'content/photos-vidéos: there is no guide "photos-vidéos" under content/; did you mean '
+        '"photos-videos"?']
 
 
 def test_a_leaflet_longer_than_its_pages_is_an_error(scratch_project: Path) -> None:
@@ -428,3 +431,21 @@ def test_an_error_in_a_guides_own_template_names_its_file_and_line(scratch_proje
     assert [str(e) for e in caught.value.errors] == [
         f"{display}:2: this template uses a value that does not exist ('GuideMeta object' has "
         "no attribute 'slogan')"]
+
+
+def test_a_guide_s_own_templates_are_checked_like_a_brand_s(scratch_project: Path) -> None:
+    """content/<guide>/templates/ is read with the same rules as a brand's templates/:
+    regular files inside the folder, UTF-8, templates that parse, the brand's fonts only."""
+    own = scratch_project / "content/photos-videos/templates"
+    (own / "partials/opening.html.j2").write_text("{% if %}\n", encoding="utf-8")
+    (own / "partials/secret.html.j2").symlink_to("/etc/passwd")
+    (own / "css/guide.css").write_text('h1 { font-family: "DejaVu Serif"; }\n',
+                                       encoding="utf-8")
+    found = problems(scratch_project, guides=["photos-videos"])
+    where = "content/photos-videos/templates"
+    assert f"{where}/partials/opening.html.j2:1: template syntax error: Expected an expression, " \
+           "got 'end of statement block'" in found
+    assert any(p.startswith(f"{where}/partials/secret.html.j2: this file is a link to something "
+                            "outside its folder") for p in found), found
+    assert any(p.startswith(f'{where}/css/guide.css:1: font-family: the font "DejaVu Serif" is '
+                            "not one of the brand's fonts") for p in found), found

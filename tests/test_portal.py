@@ -124,19 +124,26 @@ def test_engine_errors_appear_beside_their_fields(site, submitted) -> None:
     response = editor.post("/brand/", values)
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert errors["primary"] == ['"#12" is not a colour (use #RRGGBB, for example "#1B4F8A")']
-    assert errors["contact1_email"] == ['"not-an-email" is not valid: it is not in the '
-                                        'expected form']
+    # the engine's words, in the reader's language (French by default)
+    assert errors["primary"] == ['« #12 » n’est pas une couleur (écrivez #RRVVBB, par exemple '
+                                 '"#1B4F8A")']
+    assert errors["contact1_email"] == ['« not-an-email » n’est pas valable : il n’a pas la '
+                                        'forme attendue']
     page = response.content.decode()
-    assert 'id="id_primary_errors"' in page and "is not a colour" in page
+    assert 'id="id_primary_errors"' in page and "n’est pas une couleur" in page
+    english = client("a-editor")
+    english.cookies["django_language"] = "en"
+    errors = english.post("/brand/", values).context["form"].errors
+    assert errors["primary"] == ['"#12" is not a colour (use #RRGGBB, for example "#1B4F8A")']
     # the engine's contrast check, at the colour the templates draw on
     values.update({"primary": "#1F4E79", "contact1_email": "com@tilleuls.example"})
     errors = editor.post("/brand/", values).context["form"].errors
     assert errors["text"] == [
-        "#EEEEEE on colours.paper (#FFFFFF) has a contrast of 1.16:1, below the 4.5:1 needed "
-        "(WCAG AA) for body text; make one of the two darker or lighter",
-        "#EEEEEE on colours.tint (#E7EFF7) has a contrast of 1.00:1, below the 4.5:1 needed "
-        "(WCAG AA) for stories and map columns; make one of the two darker or lighter"]
+        "#EEEEEE sur colours.paper (#FFFFFF) a un contraste de 1.16:1, sous les 4.5:1 demandés "
+        "(WCAG AA) pour le texte courant : foncez ou éclaircissez l’une des deux couleurs",
+        "#EEEEEE sur colours.tint (#E7EFF7) a un contraste de 1.00:1, sous les 4.5:1 demandés "
+        "(WCAG AA) pour les témoignages et les colonnes de la carte : foncez ou éclaircissez "
+        "l’une des deux couleurs"]
     assert brands.brand_digest(site.a) == before  # nothing written
     assert submitted == []
 
@@ -148,8 +155,8 @@ def test_logo_and_font_files_get_the_engines_asset_checks(site, submitted) -> No
         bad_logo = {"logo": _upload("logo.png", svg.read())}  # SVG bytes named .png
     response = editor.post("/brand/", {**values, **bad_logo})
     assert response.status_code == 400
-    [message] = response.context["form"].errors["logo"]
-    assert "logo.png" in message and "PNG" in message
+    assert response.context["form"].errors["logo"] == [
+        "« logo.png » n’est pas vraiment un fichier PNG (son contenu ne correspond pas à son nom)"]
     fake_font = {"font": "upload", "font_family": "Maison",
                  "font_regular": _upload("maison.ttf", b"\0\1\0\0" + b"junk" * 50)}
     response = editor.post("/brand/", {**values, **fake_font})
@@ -181,16 +188,18 @@ def test_an_uploaded_font_is_checked_for_the_characters_the_guides_use(site, sub
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert errors["contact1_hours"] == [
-        'the character "à" (U+00E0) is not in the brand\'s font Sans Accents; replace it']
+        "le caractère « à » (U+00E0) n’existe pas dans la police de la marque Sans Accents : "
+        "remplacez-le"]
     # once the brand's own texts can be drawn, the guides' texts are checked
     values["contact1_hours"] = "9 h - 17 h"
     values["font_regular"] = _upload("sans-accents.ttf", data.getvalue())
     errors = editor.post("/brand/", values).context["form"].errors
     assert all(message.startswith(("content/photos-videos/", "templates/labels/"))
-               and "is not in the brand's font Sans Accents; replace it" in message
+               and "la police de la marque Sans Accents" in message
                for message in errors["font"]), dict(errors)
-    assert ('content/photos-videos/fr/guide.yaml:1: title: the character "à" (U+00E0) is not '
-            "in the brand's font Sans Accents; replace it") in errors["font"]
+    assert ("content/photos-videos/fr/guide.yaml:1: title: le caractère « à » (U+00E0) "
+            "n’existe pas dans la police de la marque Sans Accents : remplacez-le"
+            ) in errors["font"], errors["font"][:3]
     assert submitted == []
 
 

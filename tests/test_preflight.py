@@ -45,10 +45,10 @@ def test_old_statistics_are_named_with_a_configurable_age() -> None:
     preflight.check_statistics(guide, report, 5, datetime.date(2032, 11, 29))
     assert len(report.findings) == 5
     assert str(report.findings[0]) == (
-        'WARNING content/reseaux-sociaux/fr section "idees-recues" blocks[0].statistics[0]: 48 % '
-        "(TNS-Sofres, chiffre de 2012, revu en novembre 2026) was reviewed 6 years ago (limit "
-        "5); update the figure, or check it still holds and write the month of that check in "
-        "`reviewed:`")
+        'WARNING content/reseaux-sociaux/fr section "idees-recues" blocks (1st).statistics (1st): '
+        "48 % (TNS-Sofres, chiffre de 2012, revu en novembre 2026) was reviewed 6 years ago "
+        "(limit 5); update the figure, or check it still holds and write the month of that "
+        "check in `reviewed:`")
     quiet = preflight.Report("default")
     preflight.check_statistics(guide, quiet, 20, datetime.date(2032, 11, 29))
     assert quiet.findings == []

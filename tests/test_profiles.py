@@ -161,7 +161,7 @@ def test_preflight_report_is_written_per_brand(built: Path) -> None:
     for brand in BRANDS:
         report = (built / brand / "preflight.txt").read_text(encoding="utf-8")
         # The demo's figures are marked as reviewed: no age warning on the build's date.
-        assert report.startswith(f"Preflight of {brand}: 0 error(s), 0 warning(s)")
+        assert report.startswith(f"Preflight of {brand}: 0 errors, 0 warnings")
         assert "48 % (TNS-Sofres, chiffre de 2012, revu en novembre 2026)" in report
         assert "more than 5 years since the figure or its review is a warning" in report
         assert "highest total ink" in report

@@ -146,7 +146,7 @@ def test_an_overflowing_poster_fails_the_run_and_writes_nothing(
     code = run_cli(published)
     err = capsys.readouterr().err
     assert code == 2
-    message = (f'content/{GUIDE}/fr/posters.yaml:10: posters[0].statistic: the poster "stade" '
+    message = (f'content/{GUIDE}/fr/posters.yaml:10: posters (1st).statistic: the poster "stade" '
                "does not fit on one A3 page: `statistic` and what follows run onto a second "
                "page; shorten the headline or the points")
     assert f"FAILED {BRAND}/{GUIDE}/fr poster stade: {message}" in err
@@ -164,8 +164,8 @@ def test_a_poster_whose_overflow_has_no_known_cause_says_so(published: Path) -> 
     with pytest.raises(kit.InputErrors) as caught:
         kit.render_target(kit.Project(published), kit.Target(edition, 0))
     assert [str(e) for e in caught.value.errors] == [
-        f'content/{GUIDE}/fr/posters.yaml:2: posters[0]: the poster "stade" does not fit on one '
-        "A3 page: what runs onto a second page is none of its fields (unknown cause); check "
+        f'content/{GUIDE}/fr/posters.yaml:2: posters (1st): the poster "stade" does not fit on '
+        "one A3 page: what runs onto a second page is none of its fields (unknown cause); check "
         "the brand's templates and styles"]
 
 

@@ -207,8 +207,9 @@ def test_batch_through_the_queue_is_byte_identical_to_the_local_build(queued, lo
     assert len(local) == 6 * (3 + 2 * 2 + 1)  # booklet: 3 PDFs, 2 posters: 2 each, web page
     assert sorted(remote) == sorted(local)
     assert [name for name in local if local[name] != remote[name]] == []
-    assert "queue: 24 job(s) sent to redis://:***@127.0.0.1:" in queued["stderr"]
-    assert "summary: built 24, skipped (up to date) 0, failed 0" in queued["stdout"]
+    assert "queue: 24 jobs sent to redis://:***@127.0.0.1:" in queued["stderr"]
+    assert ("summary: documents in this run 24, built 24, up to date (not rebuilt) 0, failed 0"
+            in queued["stdout"])
     print(f"queue batch with a kill -9: {queued['seconds']:.1f} s")
 
 
@@ -241,7 +242,7 @@ def test_a_second_identical_batch_renders_nothing(queued, batch_project: Path,
                                     redis_url, "--storage", str(store)),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "queue: nothing to render, 24 target(s) taken from the storage" in result.stderr
+    assert "queue: nothing to render, 24 documents taken from the storage" in result.stderr
     assert len(connection.keys("rq:job:*")) == jobs_before  # not even enqueued
     first, second = _documents(queued["output"]), _documents(tmp_path / "output")
     assert first == second
@@ -280,7 +281,7 @@ def test_a_job_naming_another_function_is_refused(queued, redis_url: str):
     assert not marker.exists()
     assert ("refused: this worker runs guidepress.queue.render_job only, not 'os.system'"
             in evil.latest_result().exc_string)
-    assert ("refused a malformed job: 10 problem(s), first: ('brand',): String should match "
+    assert ("refused a malformed job: 10 problems, the first: ('brand',): String should match "
             "pattern" in malformed.latest_result().exc_string)
 
 
@@ -322,7 +323,7 @@ def test_ctrl_c_cancels_the_queued_jobs(batch_project: Path, queued, redis_url: 
                                  stdout=subprocess.DEVNULL, stderr=open(log, "w"), text=True)
     connection = redis.Redis.from_url(redis_url)
     jobs = Queue(queue.QUEUE_NAME, connection=connection, serializer=JSONSerializer)
-    _wait_for(lambda: "queue: 24 job(s) sent" in log.read_text(), 120, "the jobs to be sent")
+    _wait_for(lambda: "queue: 24 jobs sent" in log.read_text(), 120, "the jobs to be sent")
     submitter.send_signal(signal.SIGINT)
     submitter.wait(60)
     stderr = log.read_text()

@@ -38,8 +38,10 @@ def logo_problem(project: Path, name: str, content: bytes) -> list[str]:
 def test_01_aliases_are_refused(scratch_project: Path) -> None:
     edit(scratch_project / BRAND, 'name: "Centre', 'name: &n "Centre')
     assert problems(scratch_project) == [
-        f"{BRAND}:2: YAML syntax error: anchors and aliases (& and *) are not allowed in guide "
-        "files; write the value out in full"]
+        f"{BRAND}:2: anchors and aliases (& and *) are not allowed in guide "
+        "files; write the value out in full\n"
+        '    2 | name: &n "Centre hospitalier du Val-Fleuri"\n'
+        "      |       ^"]
 
 
 def test_02_a_file_that_is_not_utf8_is_named(scratch_project: Path) -> None:

@@ -64,7 +64,7 @@ def test_watch_shows_changes_and_errors(scratch_project: Path) -> None:
             'id: "stade"', 'id: "stade"\n    colour: "rouge"'), encoding="utf-8")
         wait_for_version(port, second, 60)
         page = get(port, "/")
-        assert ("content/reseaux-sociaux/fr/posters.yaml:3: posters[0].colour: unknown key"
+        assert ("content/reseaux-sociaux/fr/posters.yaml:3: posters (1st).colour: unknown key"
                 in page)
         assert page.count("<figure>") == 17  # the last good preview stays
     finally:

@@ -186,8 +186,8 @@ class BrandForm(forms.Form):
                 field = "font"
             if field is None and error.file.startswith(f"brands/{slug}/logo"):
                 field = "logo"
-            if field is None and "is not in the brand's font" in error.message:
-                field = "font"  # a guide uses a character the chosen font cannot draw
+            if field is None and error.file.startswith(("content/", "templates/")):
+                field = "font"  # the guides are checked against the brand's fonts only
             # a problem in brand.yaml is said in its own words; elsewhere, with its place
             message = error.message if field and error.file == brand_file else _where(error, slug)
             self.add_error(field if field in self.fields else None, message)
@@ -199,16 +199,23 @@ def _where(error: InputError, slug: str) -> str:
     return text.replace(f"brands/{slug}/", "")
 
 
+# A list position in an engine key: `contacts (2nd)`, `contacts (1er)` (counted from one,
+# in the interface's language), or `contacts[1]` (from zero).
+_POSITION = r"(?: \((?P<nth>\d+)[^)]*\)|\[(?P<index>\d+)\])"
+
+
 def field_for(key: str) -> str | None:
-    """The form field of a brand.yaml key path (`contacts[1].email` -> contact2_email)."""
-    if match := re.fullmatch(r"contacts\[(\d+)\](?:\.(\w+))?.*", key):
-        index, part = int(match[1]) + 1, match[2] or "role"
-        return f"contact{index}_{part if part in CONTACT_KEYS else 'role'}"
+    """The form field of a brand.yaml key path (`contacts (2nd).email` -> contact2_email)."""
+    if match := re.fullmatch(rf"contacts{_POSITION}(?:\.(?P<part>\w+))?.*", key):
+        number = int(match["nth"]) if match["nth"] else int(match["index"]) + 1
+        part = match["part"] if match["part"] in CONTACT_KEYS else "role"
+        return f"contact{number}_{part}"
     if match := re.fullmatch(r"guides\.([a-z0-9-]+)\.intranet_url.*", key):
         return f"guide_{match[1]}_intranet_url"
-    if match := re.fullmatch(r"guides\.([a-z0-9-]+)\.contacts(?:\[\d+\])?(?:\.(\w+))?.*", key):
-        part = match[2] if match[2] in CONTACT_KEYS else "role"
-        return f"guide_{match[1]}_contact_{part}"
+    if match := re.fullmatch(rf"guides\.(?P<guide>[a-z0-9-]+)\.contacts{_POSITION}?"
+                             r"(?:\.(?P<part>\w+))?.*", key):
+        part = match["part"] if match["part"] in CONTACT_KEYS else "role"
+        return f"guide_{match['guide']}_contact_{part}"
     if match := re.fullmatch(r"colours\.(\w+).*", key):
         return match[1] if match[1] in COLOUR_KEYS else None
     if match := re.fullmatch(r"fonts\.body\.files\.(\w+).*", key):

@@ -21,9 +21,10 @@ from pathlib import Path
 import pypdfium2
 import rq
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
-from guidepress import kit, workers
+from guidepress import i18n, kit, workers
 from guidepress.plan import plan
 from guidepress.problems import InputErrors
 
@@ -33,7 +34,7 @@ from portal.core.models import Build, Establishment, GuideVersion
 log = logging.getLogger("portal")
 PREVIEW_SCALE = 0.5  # thumbnails: about 300 px wide for an A5 page
 PROOF_SCALE = 1.0
-UNEXPECTED = "the build stopped on an unexpected error; the worker's log says why"
+UNEXPECTED = gettext_noop("The build stopped on an unexpected error; the worker's log says why.")
 
 
 class Worker(rq.Worker):
@@ -75,6 +76,13 @@ def _versions(build: Build) -> dict[str, GuideVersion]:
             for guide, number in build.guide_versions.items()}
 
 
+def _start(build_id: int) -> Build:
+    """The build, marked running, with the engine speaking its requester's language."""
+    build = Build.objects.select_related("establishment").get(pk=build_id)
+    i18n.set_language(build.lang if build.lang in i18n.LANGUAGES else i18n.DEFAULT)
+    return build
+
+
 def _set(build: Build, **fields: object) -> None:
     for name, value in fields.items():
         setattr(build, name, value)
@@ -89,7 +97,7 @@ def _finish(build: Build, problems: list[str]) -> None:
 def run_preview(build_id: int) -> None:
     """Render the first poster and the booklet of the first guide, in French, as drafts,
     and save a PNG of the poster and of the cover."""
-    build = Build.objects.select_related("establishment").get(pk=build_id)
+    build = _start(build_id)
     _set(build, status=Build.RUNNING, progress="poster")
     establishment = build.establishment
     folder = previews_folder(build)
@@ -124,14 +132,14 @@ def run_preview(build_id: int) -> None:
         problems = [str(error) for error in exc.errors]
     except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
         log.exception("preview %s failed", build.pk)
-        problems = [UNEXPECTED]
+        problems = [_unexpected(build)]
     _finish(build, problems)
 
 
 def run_kit(build_id: int) -> None:
     """Build the establishment's kit with `kit.build` (a draft until approved), then draw
     its proof sheet's pages for the browser."""
-    build = Build.objects.select_related("establishment").get(pk=build_id)
+    build = _start(build_id)
     _set(build, status=Build.RUNNING, progress="")
     establishment = build.establishment
     output = brands.output_folder(establishment)
@@ -160,8 +168,13 @@ def run_kit(build_id: int) -> None:
         problems = [str(error) for error in exc.errors]
     except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
         log.exception("kit build %s failed", build.pk)
-        problems = [UNEXPECTED]
+        problems = [_unexpected(build)]
     _finish(build, problems)
+
+
+def _unexpected(build: Build) -> str:
+    with translation.override(build.lang):
+        return translation.gettext(UNEXPECTED)
 
 
 def kit_inputs_hash(published: Path) -> str:

@@ -71,6 +71,7 @@ class Build(models.Model):
                                       related_name="builds")
     kind = models.CharField(max_length=10, choices=[(PREVIEW, PREVIEW), (KIT, KIT)])
     draft = models.BooleanField(default=True)
+    lang = models.CharField(max_length=5, default="fr")  # of the engine's messages
     status = models.CharField(max_length=10, default=QUEUED)
     progress = models.CharField(max_length=200, blank=True)
     problems = models.TextField(blank=True)  # the engine's messages, one a line

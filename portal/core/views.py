@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from guidepress import validate
+from guidepress import i18n, validate
 from guidepress.problems import InputErrors
 
 from portal.core import brands, forms, jobs, security
@@ -57,6 +57,17 @@ def establishment_member(view):  # noqa: ANN001, ANN201 - a Django view decorato
         return view(request, member.establishment, *args, **kwargs)
 
     return wrapped
+
+
+def engine_speaks(request: HttpRequest) -> str:
+    """Have the engine's messages (validation, preflight) in the reader's language.
+
+    The engine speaks one language per process at a time: behind a server whose
+    processes each serve one request at a time (docs/deploy.md), that is this request's.
+    """
+    lang = request.LANGUAGE_CODE if request.LANGUAGE_CODE in i18n.LANGUAGES else i18n.DEFAULT
+    i18n.set_language(lang)
+    return lang
 
 
 def _need(request: HttpRequest, permission: str) -> None:
@@ -101,6 +112,7 @@ def start_build(request: HttpRequest, establishment: Establishment, kind: str,
                                   "again."))
         return None
     build = Build.objects.create(establishment=establishment, kind=kind, draft=draft,
+                                 lang=engine_speaks(request),
                                  brand_digest=brands.brand_digest(establishment),
                                  guide_versions=_current_versions(),
                                  requested_by=request.user)
@@ -150,6 +162,7 @@ def brand_page(request: HttpRequest, establishment: Establishment) -> HttpRespon
     if request.method == "POST":
         _need(request, "edit_brand")
         form = forms.BrandForm(request.POST, request.FILES, current=current, guides=guides)
+        engine_speaks(request)
         if form.is_valid():
             change = form.change()
             with jobs.locked(establishment):
@@ -210,6 +223,7 @@ def _soft_proof(cmyk: tuple[int, ...], icc_profile: Path) -> str:
 @require_POST
 def contrast(request: HttpRequest, establishment: Establishment) -> HttpResponse:
     """The live contrast check (htmx): every pair the templates draw, and CMYK swatches."""
+    engine_speaks(request)
     return render(request, "portal/_contrast.html", {"contrast": _contrast_context(request.POST)})
 
 
@@ -394,6 +408,7 @@ def central(request: HttpRequest) -> HttpResponse:
     known = validate.list_guides(settings.ROOT)
     problems: list[str] = []
     if request.method == "POST":
+        engine_speaks(request)
         asked = request.POST.get("guide", "")
         guide = next((g for g in known if g == asked), None)  # a name from content/ only
         if guide is None:
