@@ -365,3 +365,17 @@ def test_paths_never_come_from_requests() -> None:
     source = (Path(views.__file__)).read_text(encoding="utf-8")
     assert "request.GET" not in source.split("def central")[0]
     assert "request.POST.get" not in source.replace('request.POST.get("guide", "")', "")
+
+
+def test_the_engine_speaks_the_readers_language_only_during_the_request(site) -> None:
+    """The rest of this process (the other tests, a CLI run) keeps its own language."""
+    from guidepress import i18n
+
+    assert i18n.language() == "en"  # GUIDEPRESS_LANG of the test run
+    editor = client("a-editor")
+    values = {**form_values(editor), "primary": "#12"}
+    page = editor.post("/brand/contrast/", values).content.decode()
+    assert "n’est pas une couleur" in page and "texte courant" not in page
+    values["primary"] = "#1F4E79"
+    assert "texte courant" in editor.post("/brand/contrast/", values).content.decode()
+    assert i18n.language() == "en"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from guidepress import validate
+from guidepress import i18n, validate
 from guidepress.models import CONTRAST_PAIRS
 from guidepress.problems import InputError
 
@@ -290,7 +290,7 @@ def contrast_rows(values: dict[str, str]) -> tuple[list[dict], list[str]]:
     rows = []
     for fg, bg, use, large in CONTRAST_PAIRS:
         ink, paper = getattr(colours, fg), getattr(colours, bg)
-        rows.append({"fg": fg, "bg": bg, "ink": ink, "paper": paper, "use": use,
+        rows.append({"fg": fg, "bg": bg, "ink": ink, "paper": paper, "use": i18n._(use),
                      "ratio": contrast_ratio(ink, paper), "needed": 3.0 if large else 4.5,
                      "ok": (fg, bg) not in low})
     return rows, []

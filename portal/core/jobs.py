@@ -24,11 +24,12 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from guidepress import i18n, kit, workers
+from guidepress import kit, workers
 from guidepress.plan import plan
 from guidepress.problems import InputErrors
 
 from portal.core import brands
+from portal.core.language import engine_speaking
 from portal.core.models import Build, Establishment, GuideVersion
 
 log = logging.getLogger("portal")
@@ -77,10 +78,7 @@ def _versions(build: Build) -> dict[str, GuideVersion]:
 
 
 def _start(build_id: int) -> Build:
-    """The build, marked running, with the engine speaking its requester's language."""
-    build = Build.objects.select_related("establishment").get(pk=build_id)
-    i18n.set_language(build.lang if build.lang in i18n.LANGUAGES else i18n.DEFAULT)
-    return build
+    return Build.objects.select_related("establishment").get(pk=build_id)
 
 
 def _set(build: Build, **fields: object) -> None:
@@ -103,7 +101,7 @@ def run_preview(build_id: int) -> None:
     folder = previews_folder(build)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        with locked(establishment):
+        with locked(establishment), engine_speaking(build.lang):
             project = brands.project(establishment)
             brands.sync_inputs(project.root, _versions(build))
             guides = sorted(build.guide_versions)[:1]
@@ -148,7 +146,7 @@ def run_kit(build_id: int) -> None:
         _set(build, progress=f"{step.done}/{step.total}")
 
     try:
-        with locked(establishment):
+        with locked(establishment), engine_speaking(build.lang):
             project = brands.project(establishment)
             brands.sync_inputs(project.root, _versions(build))
             outcome = kit.build(project, [establishment.slug], None, output,

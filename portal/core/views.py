@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from guidepress import i18n, validate
+from guidepress import validate
 from guidepress.problems import InputErrors
 
 from portal.core import brands, forms, jobs, security
+from portal.core.language import engine_speaking, of_request
 from portal.core.models import Approval, AuditEntry, Build, Establishment, GuideVersion
 
 FILE_USES = [  # (how a file name ends, what it is for)
@@ -57,17 +58,6 @@ def establishment_member(view):  # noqa: ANN001, ANN201 - a Django view decorato
         return view(request, member.establishment, *args, **kwargs)
 
     return wrapped
-
-
-def engine_speaks(request: HttpRequest) -> str:
-    """Have the engine's messages (validation, preflight) in the reader's language.
-
-    The engine speaks one language per process at a time: behind a server whose
-    processes each serve one request at a time (docs/deploy.md), that is this request's.
-    """
-    lang = request.LANGUAGE_CODE if request.LANGUAGE_CODE in i18n.LANGUAGES else i18n.DEFAULT
-    i18n.set_language(lang)
-    return lang
 
 
 def _need(request: HttpRequest, permission: str) -> None:
@@ -112,7 +102,7 @@ def start_build(request: HttpRequest, establishment: Establishment, kind: str,
                                   "again."))
         return None
     build = Build.objects.create(establishment=establishment, kind=kind, draft=draft,
-                                 lang=engine_speaks(request),
+                                 lang=of_request(request),
                                  brand_digest=brands.brand_digest(establishment),
                                  guide_versions=_current_versions(),
                                  requested_by=request.user)
@@ -162,14 +152,13 @@ def brand_page(request: HttpRequest, establishment: Establishment) -> HttpRespon
     if request.method == "POST":
         _need(request, "edit_brand")
         form = forms.BrandForm(request.POST, request.FILES, current=current, guides=guides)
-        engine_speaks(request)
         if form.is_valid():
             change = form.change()
-            with jobs.locked(establishment):
+            with jobs.locked(establishment), engine_speaking(of_request(request)):
                 errors = brands.check_and_save(establishment, change)
-            if errors:
-                form.add_engine_errors(errors, establishment.slug)
-            else:
+                if errors:  # the engine's words are made here, in the reader's language
+                    form.add_engine_errors(errors, establishment.slug)
+            if not errors:
                 withdraw(request, establishment, _("the brand was changed"))
                 audit(request, establishment, "brand saved",
                       f"brand folder {brands.brand_digest(establishment)[:12]}")
@@ -182,10 +171,11 @@ def brand_page(request: HttpRequest, establishment: Establishment) -> HttpRespon
         form = forms.BrandForm(current=current, guides=guides)
         status = 200
     preview = _latest(establishment, Build.PREVIEW)
+    with engine_speaking(of_request(request)):
+        contrast = _contrast_context(form.initial if not form.is_bound else form.data)
     return render(request, "portal/brand.html", {
         "establishment": establishment, "form": form, "preview": preview,
-        "can_edit": request.user.has_perm("core.edit_brand"),
-        "contrast": _contrast_context(form.initial if not form.is_bound else form.data)},
+        "can_edit": request.user.has_perm("core.edit_brand"), "contrast": contrast},
         status=status)
 
 
@@ -223,8 +213,9 @@ def _soft_proof(cmyk: tuple[int, ...], icc_profile: Path) -> str:
 @require_POST
 def contrast(request: HttpRequest, establishment: Establishment) -> HttpResponse:
     """The live contrast check (htmx): every pair the templates draw, and CMYK swatches."""
-    engine_speaks(request)
-    return render(request, "portal/_contrast.html", {"contrast": _contrast_context(request.POST)})
+    with engine_speaking(of_request(request)):
+        context = _contrast_context(request.POST)
+    return render(request, "portal/_contrast.html", {"contrast": context})
 
 
 @establishment_member
@@ -408,13 +399,13 @@ def central(request: HttpRequest) -> HttpResponse:
     known = validate.list_guides(settings.ROOT)
     problems: list[str] = []
     if request.method == "POST":
-        engine_speaks(request)
         asked = request.POST.get("guide", "")
         guide = next((g for g in known if g == asked), None)  # a name from content/ only
         if guide is None:
             raise Http404
         try:
-            version = brands.publish_guide(guide, request.user)
+            with engine_speaking(of_request(request)):
+                version = brands.publish_guide(guide, request.user)
         except InputErrors as exc:
             problems = [str(error) for error in exc.errors]
         else:
