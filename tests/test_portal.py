@@ -18,6 +18,7 @@ import pytest
 import portal_env  # noqa: F401 - sets Django up before the imports below
 from conftest import ROOT
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from portal.core import brands, jobs, views
 from portal.core.models import Approval, AuditEntry, Build, Establishment, GuideVersion
@@ -59,7 +60,8 @@ def done_kit(establishment: Establishment, draft: bool = True) -> Build:
         establishment=establishment, kind=Build.KIT, draft=draft, status=Build.DONE,
         brand_digest=brands.brand_digest(establishment),
         guide_versions={g: v.number for g, v in brands.latest_versions().items()},
-        inputs_hash="ab" * 32, requested_by=establishment.members.first().user)
+        inputs_hash="ab" * 32, requested_by=establishment.members.first().user,
+        finished_at=timezone.now())
     folder = jobs.previews_folder(build)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "proof-1.png").write_bytes(PNG_1PX)
