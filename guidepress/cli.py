@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import errno
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -74,8 +75,13 @@ def parser() -> argparse.ArgumentParser:
                    help=_("memory limit of one document's worker (default: 3000)"))
     p.add_argument("--force", action="store_true",
                    help=_("rebuild every document, even those whose inputs did not change"))
-    p.add_argument("--queue", metavar="URL", help=_("render on a job queue (redis://[:password@]"
-                   "host:port/db) instead of this machine; with worker: the queue to serve"))
+    p.add_argument("--queue", metavar="URL", nargs="?", const="",
+                   help=_("render on a job queue (redis://[:password@]host:port/db) instead of "
+                          "this machine; with worker: the queue to serve. Without a URL, or "
+                          "for worker without --queue, the URL is read from ${variable}, which "
+                          "`ps` does not show").format(variable=QUEUE_VARIABLE))
+    p.add_argument("--queue-file", type=Path, metavar=_("FILE"),
+                   help=_("like --queue, with the URL read from the first line of FILE"))
     p.add_argument("--storage", type=Path, default=None, metavar="DIR",
                    help=_("with --queue: the folder shared with the workers for inputs and "
                           "outputs (default: ~/.cache/guidepress/storage)"))
@@ -151,6 +157,11 @@ def _run(args: argparse.Namespace) -> int:
         watch(project, args.brand, args.lang, (args.output or project.root / "output").resolve(),
               args.port, today=args.today, guides=args.guide)
         return 0
+    try:
+        args.queue = queue_address(args)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.queue and urlsplit(args.queue).scheme not in ("redis", "rediss", "unix"):
         print(_("--queue: give the queue's address as redis://[:password@]host:port/db"),
               file=sys.stderr)
@@ -190,6 +201,33 @@ def _run(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         print(_("FAILED {problem}").format(problem=problem), file=sys.stderr)
     return outcome.exit_code
+
+
+QUEUE_VARIABLE = "GUIDEPRESS_QUEUE"
+
+
+def queue_address(args: argparse.Namespace) -> str | None:
+    """The queue's URL: from --queue URL, from --queue-file, or from $GUIDEPRESS_QUEUE
+    (for `--queue` without a URL, and for `worker`): a password on the command line would
+    be visible to every user of the machine in `ps`."""
+    if args.queue_file is not None:
+        try:
+            lines = args.queue_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(_("--queue-file: cannot read {file} ({reason})").format(
+                file=args.queue_file, reason=getattr(exc, "strerror", None) or exc)) from None
+        if not lines or not lines[0].strip():
+            raise ValueError(_("--queue-file: {file} is empty; write the queue's URL on its "
+                               "first line").format(file=args.queue_file))
+        return lines[0].strip()
+    if args.queue or (args.queue is None and args.command != "worker"):
+        return args.queue
+    value = os.environ.get(QUEUE_VARIABLE, "").strip()
+    if not value:
+        raise ValueError(_("no queue given: set {variable} to its URL "
+                           "(redis://[:password@]host:port/db), or use --queue-file FILE")
+                         .format(variable=QUEUE_VARIABLE))
+    return value
 
 
 def _runner(args: argparse.Namespace) -> kit.Runner | None:

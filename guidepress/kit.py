@@ -11,6 +11,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -264,9 +265,12 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
     envs = _warm_templates(project, to_render)
     calls = [functools.partial(render_target, project, target, envs[_env_key(target.edition)])
              for target, _inputs in to_render]
+    if calls:
+        pdf.warm_up()
     # Each worker makes its own font configuration: WeasyPrint writes @font-face files
     # into it, and two workers sharing one inherited from here would overwrite each other.
-    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration)
+    return workers.run(calls, jobs, limits, initializer=pdf.fresh_font_configuration,
+                       labels=[target.label for target, _ in to_render])
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
@@ -401,9 +405,8 @@ def render_target(project: Project, target: Target,
         post.verify_web_page(f"{brand.slug}/{edition.where}/{page.name}", page.html)
         return Produced({page.name: page.html.encode()}, [])
     if target.poster_index is None:
-        booklet = _booklet(env, guide, brand, printing, fetcher, base)
+        booklet, notes = _booklet(env, guide, brand, printing, fetcher, base)
         _check_page_limit(base, guide, len(booklet.pages.pages))
-        notes = booklet.document.html.count('class="notes"')
         on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen,
                                                       notes_pages=notes), fetcher, base)
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
@@ -451,9 +454,9 @@ def final_documents(project: Project, edition: Edition) -> list[render.Document]
     """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
     env, fetcher, printing, screen = tools(project, edition)
     guide, brand = edition.guide, edition.brand
-    booklet = _booklet(env, guide, brand, printing, fetcher, project.root).document
-    notes = booklet.html.count('class="notes"')
-    documents = [booklet, render.render_booklet(env, guide, brand, screen, notes_pages=notes)]
+    booklet, notes = _booklet(env, guide, brand, printing, fetcher, project.root)
+    documents = [booklet.document,
+                 render.render_booklet(env, guide, brand, screen, notes_pages=notes)]
     for poster in guide.posters:
         documents += [render.render_poster(env, guide, brand, poster, profile)
                       for profile in (printing, screen)]
@@ -470,20 +473,59 @@ def render_edition(project: Project, edition: Edition) -> dict[str, bytes]:
     return files
 
 
+MAX_NOTES_PAGES = 3  # padding to a multiple of 4 never needs more
+
+
 def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
-             fetcher: pdf.ProjectFetcher, base: Path) -> pdf.Rendered:
-    rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile), fetcher, base)
-    padding = -len(rendered.pages.pages) % 4
-    if padding:
-        # Saddle stitching needs a multiple of 4 pages: pad with note pages, never blanks.
-        rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile,
-                                                     notes_pages=padding), fetcher, base)
+             fetcher: pdf.ProjectFetcher, base: Path) -> tuple[pdf.Rendered, int]:
+    """The booklet laid out once, padded to a multiple of 4 pages with note pages (saddle
+    stitching needs it; never blank pages), and the number of note pages.
+
+    It is laid out with the most note pages it can need, and those it does not need are
+    left out of the laid-out pages: the notes come after every part, so no page before
+    them changes, and `_notes_can_go` checks that the pages after them (the back cover)
+    do not depend on their number. When it cannot tell, the booklet is laid out again.
+    """
+    padded = pdf.lay_out(render.render_booklet(env, guide, brand, profile,
+                                               notes_pages=MAX_NOTES_PAGES), fetcher, base)
+    notes = pdf.pages_showing(padded, "notes")
+    first = notes[0] if notes else 0
+    if notes == list(range(first, first + MAX_NOTES_PAGES)) and _notes_can_go(padded, first):
+        padding = -(len(padded.pages.pages) - MAX_NOTES_PAGES) % 4
+        kept = padded.pages.pages[:first + padding] + \
+            padded.pages.pages[first + MAX_NOTES_PAGES:]
+        final = render.render_booklet(env, guide, brand, profile, notes_pages=padding)
+        rendered = pdf.Rendered(final, padded.pages.copy(kept), padded.warnings, padded.base)
+    else:  # a template or stylesheet the check cannot vouch for: the slow, sure way
+        rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile), fetcher, base)
+        padding = -len(rendered.pages.pages) % 4
+        if padding:
+            rendered = pdf.lay_out(render.render_booklet(env, guide, brand, profile,
+                                                         notes_pages=padding), fetcher, base)
     pages = len(rendered.pages.pages)
     if pages % 4:
         raise RenderError(_("{where}/guide: {pages} pages after padding, not a multiple of 4")
                           .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
                                   pages=pages))
-    return rendered
+    return rendered, padding
+
+
+def _notes_can_go(padded: pdf.Rendered, first_notes: int) -> bool:
+    """Whether leaving out note pages changes nothing on the pages after them.
+
+    Those pages (the back cover) move back by up to 3 pages: their page number and their
+    side (left or right) change. They are unchanged if they print no page number or
+    running head (no margin box), and if the stylesheets count no total of pages and
+    style pages by side only as the default stylesheet does (running heads).
+    """
+    after = padded.pages.pages[first_notes + MAX_NOTES_PAGES:]
+    html = padded.document.html
+    return (not any(pdf.has_margin_boxes(page) for page in after)
+            and "counter(pages)" not in html and len(_PAGE_SIDES.findall(html)) <= 2)
+
+
+# `@page :left`, `@page back:right`, `@page :nth(2n)`: the default stylesheet has two
+_PAGE_SIDES = re.compile(r"@page[^{;]*:(?:left|right|recto|verso|nth)", re.IGNORECASE)
 
 
 def _check_page_limit(base: Path, guide: Guide, pages: int) -> None:

@@ -142,6 +142,32 @@ def fresh_font_configuration() -> None:
     _FONTS.clear()
 
 
+# A fixed document of our own (no brand input): laying it out once fills WeasyPrint's
+# process-wide caches (cffi types, the user-agent stylesheet's selectors, hyphenation
+# patterns, Pango's start-up), which forked workers then inherit instead of each paying
+# for them again (about 0.2 s per worker, measured by scripts/bench.py).
+_WARM_UP = """<!DOCTYPE html><html lang="fr"><head><style>
+@page { size: A5; bleed: 3mm; marks: crop; @bottom-center { content: counter(page); } }
+p { hyphens: auto; color: device-cmyk(0 0 0 1); } h1 { string-set: t content(); }
+</style></head><body><h1>Préparer</h1><p>Les réseaux sociaux à l’hôpital : <b>publier</b>,
+<i>partager</i>, <a href="#x">protéger</a>.</p><p lang="en" id="x">Hyphenation of a
+considerable paragraph.</p><ul><li>un</li></ul><div style="display: flex">
+<svg width="20" height="20" viewBox="0 0 2 2"><rect width="1" height="1"/></svg></div>
+</body></html>"""
+
+
+def warm_up() -> None:
+    """Lay out and write a small fixed document, before forking workers (see _WARM_UP).
+
+    Its font configuration is kept alive like an inherited one, never collected.
+    """
+    fonts = FontConfiguration()
+    _INHERITED.append(fonts)
+    pages = weasyprint.HTML(string=_WARM_UP).render(font_config=fonts)
+    pages.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    pages.write_pdf(pdf_variant="pdf/x-4", output_intent="device-cmyk")
+
+
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
     """Lay out `document`; anything WeasyPrint reports as an error fails it.
 
@@ -236,6 +262,38 @@ def _printed(box: object) -> Iterator[tuple[str, tuple[float, float, float, floa
         yield what, (box.content_box_x(), box.content_box_y(), box.width, box.height)
     for child in getattr(box, "children", []) or []:
         yield from _printed(child)
+
+
+def pages_showing(rendered: Rendered, css_class: str) -> list[int]:
+    """The indexes of the pages that show only elements of `css_class` (and what they hold)."""
+    return [index for index, page in enumerate(rendered.pages.pages)
+            if _only_class(page._page_box, css_class)]
+
+
+def _only_class(page_box: object, css_class: str) -> bool:
+    """Whether a page's content is made of elements of `css_class`, and at least one."""
+    def classes(box: object) -> list[str]:
+        element = getattr(box, "element", None)
+        return (element.get("class") or "").split() if element is not None else []
+
+    def content(box: object) -> Iterator[object]:
+        # Down from the page through the html and body boxes to the first boxes of content.
+        children = [c for c in getattr(box, "children", []) or []
+                    if not isinstance(c, boxes.MarginBox)]
+        for child in children:
+            tag = getattr(getattr(child, "element", None), "tag", None)
+            if tag in ("html", "body") and css_class not in classes(child):
+                yield from content(child)
+            else:
+                yield child
+
+    found = list(content(page_box))
+    return bool(found) and all(css_class in classes(box) for box in found)
+
+
+def has_margin_boxes(page: weasyprint.Page) -> bool:
+    """Whether a laid-out page prints something in its margins (folio, running head)."""
+    return any(isinstance(child, boxes.MarginBox) for child in page._page_box.children)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from io import BytesIO
 from pathlib import Path
 
 import pdfplumber
-from pypdf import PdfReader
+import pikepdf
 from PIL import Image, ImageMath
 
-from guidepress import post
+from guidepress import inks, post
 from guidepress.i18n import _, ngettext
 from guidepress.load import format_key
 from guidepress.models import CONTRAST_PAIRS, Brand, Guide, PrinterTicket, Section, Statistic
@@ -176,14 +176,30 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
         report.findings.append(Finding("error", subject, exc.detail))
     base = name.rsplit("/", 1)[-1]
     for_print = post.profile_of(base) == "print"
-    reader = PdfReader(BytesIO(data))
-    _check_pages(base, subject, len(reader.pages), report)
+    with pikepdf.open(BytesIO(data)) as document:
+        _check_pages(base, subject, len(document.pages), report)
+        images = for_print and _has_raster_images(document)
     if for_print:
-        with pdfplumber.open(BytesIO(data)) as document:
-            if _has_raster_images(reader):  # pdfplumber's images are slow: only if any
-                _check_images(document, subject, ticket, report)
-            _check_small_text(document, subject, report)
-        _check_ink(data, subject, ticket, report)
+        pages = _scan(data)
+        small_text = pages is None or any(page.small_mixed_text for page in pages)
+        if images or small_text:  # pdfplumber reads every character: only when needed
+            with pdfplumber.open(BytesIO(data)) as document:
+                if images:
+                    _check_images(document, subject, ticket, report)
+                if small_text:
+                    _check_small_text(document, subject, report)
+        if not small_text:  # the scan found no text under the size in a mix of inks
+            report.checked.append(_small_text_checked(subject))
+        _check_ink(data, pages, subject, ticket, report)
+
+
+def _scan(data: bytes) -> list[inks.PageInks] | None:
+    """The drawing operations of a print PDF's pages, or None if they cannot be read
+    (then the slow checks, Ghostscript and pdfplumber, do it all)."""
+    try:
+        return inks.scan(data, SMALL_TEXT_PT)
+    except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
 
 
 SMALL_TEXT_PT = 9
@@ -215,8 +231,12 @@ def _check_small_text(document: pdfplumber.PDF, subject: str, report: Report) ->
             "{size} pt text {inks}, e.g. {examples}; under {limit} pt, print text in one ink "
             "(black) or make it larger, or the plates' shift will blur it").format(
                 size=f"{size:g}", inks=_inks(colour), examples=shown, limit=SMALL_TEXT_PT)))
-    report.checked.append(_("{subject}: text under {limit} pt is in one ink").format(
-        subject=subject, limit=SMALL_TEXT_PT))
+    report.checked.append(_small_text_checked(subject))
+
+
+def _small_text_checked(subject: str) -> str:
+    return _("{subject}: text under {limit} pt is in one ink").format(
+        subject=subject, limit=SMALL_TEXT_PT)
 
 
 def _runs(chars: list[dict]) -> list[tuple[float, tuple, str]]:
@@ -292,18 +312,17 @@ def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
                           .format(name=name, limit=f"{limit:g}"))
 
 
-def _has_raster_images(reader: PdfReader) -> bool:
+def _has_raster_images(document: pikepdf.Pdf) -> bool:
     def has_image(resources: object, depth: int = 0) -> bool:
-        xobjects = (resources or {}).get("/XObject") or {}
+        xobjects = (resources or pikepdf.Dictionary()).get("/XObject") or pikepdf.Dictionary()
         for xobject in xobjects.values():
-            xobject = xobject.get_object()
             if xobject.get("/Subtype") == "/Image":
                 return True
             if depth < 8 and has_image(xobject.get("/Resources"), depth + 1):
                 return True
         return False
 
-    return any(has_image(page.get("/Resources")) for page in reader.pages)
+    return any(has_image(page.obj.get("/Resources")) for page in document.pages)
 
 
 def _check_pages(name: str, subject: str, pages: int, report: Report) -> None:
@@ -375,7 +394,19 @@ def _clear_marks_on_the_edge(image: Image.Image) -> None:
             image.putpixel(point, (0, 0, 0, 0))
 
 
-def _check_ink(data: bytes, subject: str, ticket: PrinterTicket, report: Report) -> None:
+def _check_ink(data: bytes, pages: list[inks.PageInks] | None, subject: str,
+               ticket: PrinterTicket, report: Report) -> None:
+    """The highest total ink: from the drawing's colours when every page is vector art
+    and that bound is within the limit; otherwise measured on Ghostscript's render."""
+    limit = ticket.max_ink_percent
+    bound = None
+    if pages is not None and all(page.highest is not None for page in pages):
+        bound = max((page.highest for page in pages), default=0.0)
+    if bound is not None and bound <= limit + 1:
+        report.checked.append(_("{subject}: highest total ink at most {ink} % (limit {limit} "
+                                "%; from the colours drawn, no images)").format(
+                                    subject=subject, ink=f"{bound:.0f}", limit=limit))
+        return
     ink = total_ink(data)
     report.checked.append(_("{subject}: highest total ink {ink} % (limit {limit} %)").format(
         subject=subject, ink=f"{ink:.0f}", limit=ticket.max_ink_percent))

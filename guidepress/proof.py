@@ -35,7 +35,8 @@ def thumbnails(data: bytes, scale: float = THUMBNAIL_SCALE, limit: int = 24) -> 
         for index in range(min(len(document), limit)):
             image = document[index].render(scale=scale).to_pil()
             buffer = BytesIO()
-            image.save(buffer, format="PNG", optimize=True)
+            # not optimize=True: WeasyPrint decodes the PNG and compresses it again anyway
+            image.save(buffer, format="PNG")
             urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
         return urls
     finally:

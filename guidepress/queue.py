@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -373,7 +374,7 @@ def render_job(request: dict) -> dict:
                             differences=", ".join(differ)))
     try:
         data = settings.storage.get_snapshot(job.snapshot)
-        with tempfile.TemporaryDirectory(prefix="guidepress-job-") as folder:
+        with tempfile.TemporaryDirectory(prefix=f"{JOB_FOLDER}{os.getpid()}-") as folder:
             result = _render(job, data, Path(folder), settings.limits)
     except (StorageError, snapshot.SnapshotError) as exc:
         raise _failed(str(exc)) from None
@@ -425,7 +426,34 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
                               f"{job.target}")
     limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
     return next(workers.run([functools.partial(kit.render_target, project, target)], 1,
-                            limits, initializer=pdf.fresh_font_configuration))
+                            limits, initializer=pdf.fresh_font_configuration,
+                            labels=[target.label]))
+
+
+JOB_FOLDER = "guidepress-job-"  # + the work horse's PID + "-" + a random part
+
+
+def remove_stale_job_folders(folder: Path | None = None) -> list[Path]:
+    """Delete the job folders whose work horse is gone (killed with SIGKILL, it could
+    not clean up); a folder of a process still running is left alone."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{JOB_FOLDER}*-*"):
+        pid = path.name[len(JOB_FOLDER):].split("-", 1)[0]
+        if not pid.isdigit() or not path.is_dir() or path.is_symlink() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _failed(message: str) -> JobFailed:
@@ -442,6 +470,8 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     """Take jobs from the queue until stopped (or, with `burst`, until it is empty)."""
     global _settings
     connection = connect(url)
+    removed = remove_stale_job_folders()
+    pdf.warm_up()  # each job's fork inherits WeasyPrint's caches
     _settings = WorkerSettings(storage, limits)
     manifest.tool_version()  # the version of the code loaded now, which every fork inherits
     worker = RenderWorker([QUEUE_NAME], connection=connection, serializer=JSONSerializer,
@@ -449,6 +479,11 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     print(_("guidepress worker {name}: queue {queue} on {url}, storage {storage}").format(
         name=worker.name, queue=QUEUE_NAME, url=redact(url), storage=repr(storage)),
         file=sys.stderr, flush=True)
+    if removed:
+        print(ngettext("removed {count} folder left in {folder} by a worker that was killed",
+                       "removed {count} folders left in {folder} by workers that were killed",
+                       len(removed)).format(count=len(removed), folder=tempfile.gettempdir()),
+              file=sys.stderr, flush=True)
     try:
         worker.work(burst=burst, logging_level="INFO")
     except redis.RedisError as exc:

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from guidepress.i18n import _
@@ -53,10 +54,12 @@ class Result:
 
 
 def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
-        initializer: Callable[[], None] | None = None) -> Iterator[Result]:
+        initializer: Callable[[], None] | None = None,
+        labels: list[str] | None = None) -> Iterator[Result]:
     """Run each call in a forked worker, `jobs` at a time; yield outcomes as they finish.
 
-    `initializer` runs first in each worker, for state that must not be shared.
+    `initializer` runs first in each worker, for state that must not be shared; `labels`
+    name the documents in the message of a failure nobody expected.
     """
     context = multiprocessing.get_context("fork")
     pending = list(enumerate(calls))
@@ -66,8 +69,9 @@ def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
         while pending and len(running) < max(1, jobs):
             index, call = pending.pop(0)
             receiver, sender = context.Pipe(duplex=False)
+            label = labels[index] if labels else "the document"
             process = context.Process(target=_child,
-                                      args=(call, sender, limits, initializer, parent),
+                                      args=(call, sender, limits, initializer, parent, label),
                                       daemon=True)
             process.start()
             sender.close()
@@ -142,7 +146,7 @@ def _collect(index: int, connection: Connection, process: Any, started: float,
 
 
 def _child(call: Callable[[], Any], sender: Connection, limits: Limits,
-           initializer: Callable[[], None] | None, parent: int) -> None:
+           initializer: Callable[[], None] | None, parent: int, label: str) -> None:
     _end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if initializer is not None:
@@ -157,13 +161,42 @@ def _child(call: Callable[[], Any], sender: Connection, limits: Limits,
     except MemoryError:
         result = ("render", memory_failure(limits))
     except BaseException as exc:  # a bug or a library failure: report it, keep the build going
-        result = ("render", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
+        result = ("render", unexpected_failure(label, exc))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
         sender.send((*result, peak))
     finally:
         sender.close()
         os._exit(0)  # skip the parent's atexit handlers and buffers inherited by fork
+
+
+def log_folder() -> Path:
+    """Where the details of unexpected failures are written: the user's cache folder."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "guidepress" / "logs"
+
+
+def unexpected_failure(label: str, exc: BaseException) -> str:
+    """The message a reader gets for a failure that is a fault of guidepress or of a
+    library, not of the input: what failed, which document, what to do, and the file
+    that holds the details (the traceback, for whoever maintains guidepress)."""
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    try:
+        folder = log_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        log = folder / f"failure-{stamp}-{os.getpid()}.txt"
+        log.write_text(f"{label}\n{traceback.format_exc()}", encoding="utf-8")
+    except OSError as error:
+        return _("an unexpected error stopped {document} ({error}); this is a fault of "
+                 "guidepress or of a library it uses, not of your files; its details could "
+                 "not be written to {folder} ({reason}); build again, and if it happens "
+                 "again tell whoever maintains guidepress").format(
+                     document=label, error=summary, folder=log_folder(), reason=error.strerror)
+    return _("an unexpected error stopped {document} ({error}); this is a fault of guidepress "
+             "or of a library it uses, not of your files: the details are in {log}; build "
+             "again, and if it happens again send that file to whoever maintains "
+             "guidepress").format(document=label, error=summary, log=log)
 
 
 def _end_with_parent(parent: int) -> None:
