@@ -381,3 +381,14 @@ def test_the_engine_speaks_the_readers_language_only_during_the_request(site) ->
     values["primary"] = "#1F4E79"
     assert "texte courant" in editor.post("/brand/contrast/", values).content.decode()
     assert i18n.language() == "en"
+
+
+def test_page_titles_name_the_establishment_with_french_articles(site) -> None:
+    """ "Charte de la Clinique…", "Kit d’impression de l’Hôpital…", not "de Clinique…". """
+    tilleuls, bois_joli = client("a-editor"), client("b-editor")
+    assert "<h1>Charte de la Clinique des Tilleuls</h1>" in tilleuls.get("/brand/").content.decode()
+    assert ("<h1>Kit d’impression de l’Hôpital du Bois-Joli</h1>"
+            in bois_joli.get("/kit/").content.decode())
+    tilleuls.cookies.load({"django_language": "en"})
+    english = tilleuls.get("/brand/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>Brand of Clinique des Tilleuls</h1>" in english

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language, gettext_lazy as _
+
+from guidepress.scaffold import french_of
 
 
 class Establishment(models.Model):
@@ -31,6 +33,14 @@ class Establishment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def of_name(self) -> str:
+        """"of" and the name in the page's language, with French elision and article:
+        "de la Clinique des Tilleuls", "du CHU de Saint-Exemple", "of CHU of Saint-Exemple"."""
+        if (get_language() or "fr").startswith("fr"):
+            return french_of(self.name)
+        return f"of {self.name}"
 
 
 class Member(models.Model):
