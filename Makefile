@@ -1,16 +1,29 @@
 # The two commands of the README: `make build` and `make test`. Both set everything up.
 VENV := .venv
 READY := $(VENV)/.ready
+MO := portal/locale/fr/LC_MESSAGES/django.mo
 
-.PHONY: build test setup clean bench check-min doc-images
+.PHONY: build test setup clean bench check-min doc-images portal portal-messages
 
 build: $(READY)
 	$(VENV)/bin/python build.py
 
-test: $(READY)
+test: $(READY) $(MO)
 	$(VENV)/bin/python -m pytest
 
-setup: $(READY)
+setup: $(READY) $(MO)
+
+# The portal's French strings, compiled again when they change (Django reads the .mo).
+$(MO): portal/locale/fr/LC_MESSAGES/django.po $(READY)
+	$(VENV)/bin/pybabel compile --domain django --directory portal/locale
+
+# The portal on 127.0.0.1:8000 with Redis, one worker and demo accounts (docs/deploy.md).
+portal: $(READY) $(MO)
+	bash scripts/portal.sh
+
+# After changing the portal's strings: update the French catalogue, then translate.
+portal-messages: $(READY)
+	cd portal && PORTAL_ALLOW_DEV_KEY=1 ../$(VENV)/bin/python -m portal makemessages -l fr --no-location --no-wrap --no-obsolete
 
 $(READY): pyproject.toml constraints.txt package-lock.json scripts/setup.sh
 	bash scripts/setup.sh

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
 
+from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image
 
 from guidepress.i18n import _
@@ -58,6 +59,21 @@ def check_asset(path: Path) -> None:
                            "its name)").format(name=path.name, kind=suffix[1:].upper()))
     if suffix in (".png", ".jpg", ".jpeg"):
         _check_raster(path.name, data)
+    elif suffix in (".ttf", ".otf", ".woff", ".woff2"):
+        _check_font(path.name, data)
+
+
+def _check_font(name: str, data: bytes) -> None:
+    """A font whose tables cannot be read, or that maps no character, is refused here,
+    before the character check or WeasyPrint opens it."""
+    try:
+        with TTFont(io.BytesIO(data), lazy=True) as font:
+            mapped = font.getBestCmap()
+    except (TTLibError, struct.error, KeyError, ValueError, EOFError, AssertionError):
+        mapped = None
+    if not mapped:
+        raise ValueError(_('"{name}" is damaged or is not a font: its character table cannot '
+                           "be read; export the font again or use another file").format(name=name))
 
 
 def aspect_ratio(path: Path) -> float:

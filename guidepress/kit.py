@@ -61,10 +61,12 @@ class Outcome:
 
 
 def prepare(project: Project, slugs: list[str], langs: list[str] | None,
-            printer: str | None = None, guides: list[str] | None = None) -> list[Edition]:
+            printer: str | None = None, guides: list[str] | None = None,
+            draft: bool = False) -> list[Edition]:
     """Validate every brand, guide and printer ticket of the run; report all problems together.
 
     `guides` names the guides to build; by default each brand builds the guides it enables.
+    A `draft` edition's print PDFs say that they are not approved.
     """
     errors: list[InputError] = []
     editions = []
@@ -100,7 +102,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
                 setter = typography.typesetter_for(guide.lang, brand)
                 own = brand.for_guide(info).in_language(guide.lang)
                 editions.append(Edition(typography.typeset(own, setter),
-                                        typography.typeset(guide, setter), ticket))
+                                        typography.typeset(guide, setter), ticket, draft))
     if errors:
         raise InputErrors(errors)
     return editions
@@ -169,7 +171,7 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
           force: bool = False,
           on_progress: Callable[[Progress], None] | None = None, *,
           today: datetime.date, guides: list[str] | None = None,
-          runner: Runner | None = None) -> Outcome:
+          runner: Runner | None = None, draft: bool = False) -> Outcome:
     """Build the kits of `slugs` into `output/<brand>/<guide>/<lang>/`.
 
     `today` dates the preflight's age check of statistics; only the command line reads
@@ -181,11 +183,11 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     render each in a bounded worker (`runner`: local forked workers by default). A brand
     is then published as one unit, exactly as the plan says, or, if any of its targets,
     its preflight or its proof sheet failed, not at all: its folder keeps the previous
-    good files.
+    good files. With `draft`, the print PDFs carry a "not approved" watermark in their slug.
     """
     started = time.monotonic()
     pdf.fresh_font_configuration()  # fonts are loaded again for each build
-    editions, problems = _prepare_each(project, slugs, langs, printer, guides)
+    editions, problems = _prepare_each(project, slugs, langs, printer, guides, draft)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets), problems=problems)
     brands = {slug: publish.BrandBuild(report)
@@ -272,19 +274,19 @@ def run_locally(project: Project, to_render: list[tuple[Target, str]], jobs: int
 
 
 def _prepare_each(project: Project, slugs: list[str], langs: list[str] | None,
-                  printer: str | None, guides: list[str] | None
+                  printer: str | None, guides: list[str] | None, draft: bool = False
                   ) -> tuple[list[Edition], list[Problem]]:
     """Validate brand by brand: one bad brand among many is set aside, not fatal.
 
     When no brand is valid, every problem is raised together, as for a single brand.
     """
     if len(slugs) == 1:
-        return prepare(project, slugs, langs, printer, guides), []
+        return prepare(project, slugs, langs, printer, guides, draft), []
     editions: list[Edition] = []
     problems: list[Problem] = []
     for slug in slugs:
         try:
-            editions += prepare(project, [slug], langs, printer, guides)
+            editions += prepare(project, [slug], langs, printer, guides, draft)
         except InputErrors as exc:
             problems += [Problem.from_input(slug, slug, error) for error in exc.errors]
     if not editions:
@@ -445,7 +447,7 @@ def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment
                                   *guide_templates,
                                   *(face.files.regular.parent for face in brand.fonts.families)))
     created = created_at(edition.guide)
-    return (env, fetcher, render.Profile("print", ticket, created),
+    return (env, fetcher, render.Profile("print", ticket, created, edition.draft),
             render.Profile("screen", None, created))
 
 

@@ -60,6 +60,7 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
              for path in face.files.model_dump().values() if path is not None]
     places = [brand.folder, brand.logo.file, ticket.icc_profile, *fonts]
     parts = [tool_version(), epoch, _portable(brand, places), _portable(ticket, places),
+             *(["draft"] if edition.draft else []),
              _tree_digest(templates), _tree_digest(brand.folder / "templates"),
              _tree_digest(guide.info.folder / "templates"),
              file_digest(brand.logo.file), file_digest(ticket.icc_profile)]

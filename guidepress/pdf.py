@@ -203,7 +203,8 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
                                                 output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered))
+    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered),
+                                                   draft=profile.draft)
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")

@@ -8,6 +8,7 @@ overprints. pikepdf (qpdf) parses and rewrites the content streams.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import re
 import uuid
@@ -17,6 +18,8 @@ from io import BytesIO
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Operator, PdfImage, String
+from fontTools.pens.basePen import BasePen
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms
 
 from guidepress import render
@@ -32,20 +35,30 @@ K_ONLY = (0.0, 0.0, 0.0, 1.0)
 REGISTRATION = Name("/GPRegistration")
 OVERPRINT_ON = Name("/GPOverprint")
 OVERPRINT_OFF = Name("/GPKnockout")
+DRAFT = Name("/GPDraft")  # the "not approved" watermark of a draft, in the slug
+
+DRAFT_TEXT = "PROJET — non validé"
+DRAFT_SIZE_PT = 8
 
 
-def finish(data: bytes, ticket: PrinterTicket, identifier: bytes) -> bytes:
-    """Return the print PDF a print shop's preflight accepts, with stable identifiers."""
+def finish(data: bytes, ticket: PrinterTicket, identifier: bytes, draft: bool = False) -> bytes:
+    """Return the print PDF a print shop's preflight accepts, with stable identifiers.
+
+    A `draft` (a kit not yet approved) says so in the slug above and below each page,
+    outside the bleed, where the print shop trims it off with the marks.
+    """
     source = BytesIO(data)  # pikepdf reads lazily: the buffer must outlive the Pdf
     with pikepdf.open(source) as pdf:
         _name_output_condition(pdf, ticket)
         rewrite = _Rewrite(pdf, _Separation(ticket), ticket.overprint_black_text)
         for page in pdf.pages:
             _drop(page.obj, "/Annots")  # links are for screens; PDF/X refuses them
-            _set_boxes(page.obj, ticket)
+            _set_boxes(page.obj, ticket, draft)
             rewrite.holder(page.obj)
             if ticket.crop_marks:
                 _draw_marks(pdf, page.obj, ticket)
+            if draft:
+                _draw_draft(pdf, page.obj, ticket)
         _stable_identifiers(pdf, identifier)
         output = BytesIO()
         # Streams WeasyPrint left uncompressed (the XMP metadata of PDF/X-4) stay so.
@@ -80,15 +93,16 @@ def _profile_description(ticket: PrinterTicket) -> str:
 
 # --- boxes and marks -----------------------------------------------------------------
 
-def _set_boxes(page: pikepdf.Dictionary, ticket: PrinterTicket) -> None:
-    """BleedBox = trim + the ticket's bleed; the sheet adds a white slug for the marks.
+def _set_boxes(page: pikepdf.Dictionary, ticket: PrinterTicket, draft: bool = False) -> None:
+    """BleedBox = trim + the ticket's bleed; the sheet adds a white slug for the marks
+    (and for a draft's watermark).
 
     PDF/X allows a TrimBox or an ArtBox, not both: WeasyPrint's ArtBox goes.
     """
     left, bottom, right, top = (float(v) for v in page.TrimBox)
     bleed = ticket.bleed_mm * MM
     page.BleedBox = Array([left - bleed, bottom - bleed, right + bleed, top + bleed])
-    outer = bleed + (MARK_SLUG_MM * MM if ticket.crop_marks else 0)
+    outer = bleed + (MARK_SLUG_MM * MM if ticket.crop_marks or draft else 0)
     sheet = Array([left - outer, bottom - outer, right + outer, top + outer])
     page.MediaBox = sheet
     page.CropBox = sheet
@@ -112,6 +126,73 @@ def _draw_marks(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, ticket: PrinterTicke
     # The page's own drawing is closed in q…Q, so the marks start from a clean state.
     page.Contents = Array([pdf.make_stream(b"q\n"), *_contents(page),
                            pdf.make_stream(b"Q\n" + marks.encode())])
+
+
+def _draw_draft(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, ticket: PrinterTicket) -> None:
+    """DRAFT_TEXT in black ink, centred in the slug above and below the bleed.
+
+    The letters are drawn as outlines (no font to embed or to check), in a form named
+    DRAFT so that a reader of the PDF can find it.
+    """
+    left, bottom, right, top = (float(v) for v in page.TrimBox)
+    outlines, width = _draft_outlines()
+    scale = DRAFT_SIZE_PT / _draft_font()["head"].unitsPerEm
+    x = (left + right - width * scale) / 2
+    bleed = ticket.bleed_mm * MM
+    baselines = (top + bleed + 1.5 * MM, bottom - bleed - MARK_SLUG_MM * MM + 1.5 * MM)
+    drawing = "".join(f"q {scale:.5f} 0 0 {scale:.5f} {x:.3f} {y:.3f} cm {outlines} Q\n"
+                      for y in baselines)
+    form = pdf.make_stream(f"q 0 0 0 1 k\n{drawing}Q\n".encode(), Type=Name.XObject,
+                           Subtype=Name.Form, BBox=Array([float(v) for v in page.MediaBox]))
+    _entry(_resources(page), Name.XObject)[DRAFT] = form
+    page.Contents = Array([*_contents(page), pdf.make_stream(f"q {DRAFT} Do Q\n".encode())])
+
+
+@functools.cache
+def _draft_font() -> TTFont:
+    """The default brand's bold face (a dependency of the engine), for the draft outlines."""
+    files = importlib.resources.files("fontpkg_atkinson_hyperlegible") / "files"
+    with importlib.resources.as_file(files / "AtkinsonHyperlegible-Bold.ttf") as path:
+        return TTFont(path)
+
+
+@functools.cache
+def _draft_outlines() -> tuple[str, int]:
+    """The path operators of DRAFT_TEXT in font units, and its advance width."""
+    font = _draft_font()
+    glyphs, cmap, metrics = font.getGlyphSet(), font.getBestCmap(), font["hmtx"]
+    pen, x = _PathPen(glyphs), 0
+    for char in DRAFT_TEXT:
+        name = cmap[ord(char)]
+        pen.offset = x
+        glyphs[name].draw(pen)
+        x += metrics[name][0]
+    return " ".join(pen.operators) + " f", x
+
+
+class _PathPen(BasePen):
+    """fontTools pen writing PDF path operators (quadratic curves become cubic)."""
+
+    def __init__(self, glyph_set: object) -> None:
+        super().__init__(glyph_set)
+        self.operators: list[str] = []
+        self.offset = 0
+
+    def _point(self, point: tuple[float, float]) -> str:
+        return f"{point[0] + self.offset:g} {point[1]:g}"
+
+    def _moveTo(self, pt: tuple[float, float]) -> None:
+        self.operators.append(f"{self._point(pt)} m")
+
+    def _lineTo(self, pt: tuple[float, float]) -> None:
+        self.operators.append(f"{self._point(pt)} l")
+
+    def _curveToOne(self, pt1: tuple[float, float], pt2: tuple[float, float],
+                    pt3: tuple[float, float]) -> None:
+        self.operators.append(f"{self._point(pt1)} {self._point(pt2)} {self._point(pt3)} c")
+
+    def _closePath(self) -> None:
+        self.operators.append("h")
 
 
 def _registration_space(pdf: pikepdf.Pdf) -> pikepdf.Object:

@@ -31,6 +31,7 @@ class Edition:
     brand: Brand
     guide: Guide
     ticket: PrinterTicket
+    draft: bool = False  # not yet approved: print PDFs carry a watermark in their slug
 
     @property
     def where(self) -> str:

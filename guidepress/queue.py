@@ -116,6 +116,7 @@ class JobRequest(BaseModel):
     epoch: Annotated[str, Field(pattern=r"^[0-9]{0,12}$")]
     seconds: Annotated[float, Field(gt=0, le=86400)]
     memory_mb: Annotated[int, Field(gt=0, le=1 << 20)]
+    draft: bool = False  # print PDFs carry the "not approved" watermark
 
 
 class Runner:
@@ -191,7 +192,8 @@ class Runner:
                                  printer=printer, target=target_key(target),
                                  snapshot=snapshots[key], inputs=inputs,
                                  tool=manifest.tool_version(), epoch=epoch,
-                                 seconds=limits.seconds, memory_mb=limits.memory_mb)
+                                 seconds=limits.seconds, memory_mb=limits.memory_mb,
+                                 draft=edition.draft)
             datas.append(Queue.prepare_data(
                 RENDER_JOB, kwargs={"request": request.model_dump()},
                 timeout=int(limits.seconds) + MARGIN_SECONDS, retry=Retry(max=1),
@@ -407,7 +409,8 @@ def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
         os.environ.pop("SOURCE_DATE_EPOCH", None)
     project = Project(root)
     try:
-        editions = kit.prepare(project, [job.brand], [job.lang], job.printer, [job.guide])
+        editions = kit.prepare(project, [job.brand], [job.lang], job.printer, [job.guide],
+                               job.draft)
     except InputErrors as exc:
         return workers.Result(0, input_errors=exc.errors)
     edition = editions[0]

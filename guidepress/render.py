@@ -206,6 +206,7 @@ class Profile:
     name: str
     ticket: PrinterTicket | None = None
     created: str = "2000-01-01T00:00:00+00:00"
+    draft: bool = False  # print PDFs say "not approved" in their slug
 
     @property
     def for_print(self) -> bool:

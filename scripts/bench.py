@@ -10,6 +10,8 @@
 - peak_rss_mb_per_worker and pages_per_s, from the --jobs 2 batch.
 - queue_vs_local_ratio: the same batch through a Redis queue served by 2 workers (on this
   machine, empty storage) ÷ the local pool of 2.
+- portal_poster_preview_s: in the portal, a colour changed and saved (checked by the
+  engine), then the preview job run by a warm worker, until the poster's PNG is written.
 The goals are printed beside the figures, not asserted: these machines are noisy.
 """
 
@@ -57,6 +59,9 @@ def main() -> None:
               f"establishments, --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s)")
         print(f"peak_rss_mb_per_worker: {outcome.peak_rss_mb:.0f} (goal <= 300)")
         print(f"pages_per_s: {pages / two:.1f} ({pages} pages with --jobs 2)")
+        poster, checked = portal_preview()
+        print(f"portal_poster_preview_s: {poster:.2f} (goal <= 3 with a warm worker; of "
+              f"which the engine's check of the saved brand {checked:.2f} s)")
         queued = queue_batch(project, work, count)
         print(f"queue_vs_local_ratio: {queued / two:.2f} (goal <= 1.10; 2 queue workers "
               f"{queued:.1f} s, local pool of 2 {two:.1f} s)")
@@ -168,6 +173,50 @@ def queue_batch(project: Path, work: Path, count: int) -> float:
             worker.wait(30)
         server.terminate()
         server.wait(10)
+
+
+def portal_preview() -> tuple[float, float]:
+    """The portal's live preview, in this (warm) process as a worker runs it: seconds from
+    saving a brand change to the poster's thumbnail, and of that, the engine's check."""
+    folder = tempfile.mkdtemp(prefix="guidepress-bench-portal-")
+    os.environ.update(GUIDEPRESS_PORTAL_DATA=folder, PORTAL_ALLOW_DEV_KEY="1",
+                      PORTAL_JOBS="inline", DJANGO_SETTINGS_MODULE="portal.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from portal.core import brands, forms, jobs
+    from portal.core.models import Build, Establishment
+
+    try:
+        call_command("migrate", verbosity=0)
+        user = User.objects.create_user("bench")
+        brands.publish_guide("reseaux-sociaux", user)
+        establishment = Establishment.objects.create(name="Clinique du Banc", slug="banc")
+        brands.ensure_brand(establishment)
+        times = []
+        for colour in ("#5B2C6F", "#1F4E79"):  # the first run warms the fonts up
+            form = forms.BrandForm(forms.initial_values(brands.raw(establishment),
+                                                        ["reseaux-sociaux"]) | {
+                "primary": colour, "languages": ["fr"]},
+                current=brands.raw(establishment), guides=["reseaux-sociaux"])
+            assert form.is_valid(), form.errors
+            started = time.monotonic()
+            assert brands.check_and_save(establishment, form.change()) == []
+            checked = time.monotonic() - started
+            build = Build.objects.create(establishment=establishment, kind=Build.PREVIEW,
+                                         brand_digest="", requested_by=user,
+                                         guide_versions={"reseaux-sociaux": 1})
+            jobs.submit(build)
+            poster = jobs.previews_folder(build) / "poster.png"
+            assert poster.is_file(), Build.objects.get(pk=build.pk).problems
+            times.append((poster.stat().st_mtime - time.time() + time.monotonic() - started,
+                          checked))
+        return times[-1]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

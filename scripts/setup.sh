@@ -14,6 +14,7 @@ packages=(
   icc-profiles-free argyll  # FOGRA39L characterisation data and colprof: the FOGRA39 profile
   chromium                  # the web edition, tested in a real browser
   redis-server              # the job queue of `build.py --queue` (tests start their own)
+  gettext                   # xgettext, for Django's makemessages (`make portal-messages`)
 )
 if ! command -v npm >/dev/null; then
   packages+=(nodejs npm)    # axe-core, the accessibility checker run inside Chromium
@@ -45,6 +46,8 @@ fi
 # The interface's message catalogues (guidepress/locale/*/LC_MESSAGES/*.po -> .mo).
 .venv/bin/pybabel compile --use-fuzzy --statistics --domain guidepress \
   --directory guidepress/locale
+# The portal's (Django reads the same .mo format): portal/locale/*/LC_MESSAGES/django.po
+.venv/bin/pybabel compile --domain django --directory portal/locale
 if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
   npm ci --no-audit --no-fund --silent
 fi
