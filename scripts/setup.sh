@@ -48,8 +48,12 @@ fi
   --directory guidepress/locale
 # The portal's (Django reads the same .mo format): portal/locale/*/LC_MESSAGES/django.po
 .venv/bin/pybabel compile --domain django --directory portal/locale
-if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
+# The npm packages (axe-core for the browser tests, @tabler/icons for the pictograms),
+# installed again whenever package-lock.json changes: a checkout that had some of them
+# before a new one was added gets it too.
+if ! cmp -s package-lock.json node_modules/.installed-lock.json; then
   npm ci --no-audit --no-fund --silent
+  cp package-lock.json node_modules/.installed-lock.json
 fi
 
 # The default ticket's output intent is FOGRA39 (offset on coated paper, ISO 12647-2), the
