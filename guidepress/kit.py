@@ -417,9 +417,10 @@ def render_target(project: Project, target: Target,
         warnings += booklet.warnings + on_screen.warnings
     else:
         poster = guide.posters[target.poster_index]
+        scale = None  # found for print, tried first on screen: the sheets are the same size
         for profile in (printing, screen):
-            rendered = _poster(env, guide, brand, poster, target.poster_index, profile,
-                               fetcher, base)
+            rendered, scale = _poster(env, guide, brand, poster, target.poster_index, profile,
+                                      fetcher, base, scale)
             files[rendered.document.name] = pdf.write_pdf(rendered, profile)
             if profile.for_print:
                 placed[rendered.document.name] = pdf.placements(rendered)
@@ -457,9 +458,12 @@ def final_documents(project: Project, edition: Edition) -> list[render.Document]
     guide, brand = edition.guide, edition.brand
     booklet, breaks = _booklet(env, guide, brand, printing, fetcher, project.root)
     documents = [booklet.document, render.render_booklet(env, guide, brand, screen, breaks)]
-    for poster in guide.posters:
-        documents += [render.render_poster(env, guide, brand, poster, profile)
-                      for profile in (printing, screen)]
+    for index, poster in enumerate(guide.posters):
+        scale = None
+        for profile in (printing, screen):
+            rendered, scale = _poster(env, guide, brand, poster, index, profile, fetcher,
+                                      project.root, scale)
+            documents.append(rendered.document)
     return documents
 
 
@@ -581,14 +585,23 @@ _BRAND_FIELDS = {"brand.contacts": N_("the contact footer"),
 
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
-            profile: render.Profile, fetcher: pdf.ProjectFetcher, base: Path) -> pdf.Rendered:
+            profile: render.Profile, fetcher: pdf.ProjectFetcher, base: Path,
+            known_scale: float | None = None) -> tuple[pdf.Rendered, float]:
+    """The poster laid out at the largest type scale that fits, and that scale.
+
+    `known_scale`, the scale found for another profile of the same sheet, is tried first:
+    when it fits, the search is not run again."""
     def lay_out(scale: float) -> pdf.Rendered:
         return pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale),
                            fetcher, base)
 
-    rendered = _largest_that_fits(lay_out)
+    rendered, scale = None, known_scale
+    if known_scale is not None:
+        rendered = lay_out(known_scale)
+    if rendered is None or not pdf.fits_one_page(rendered):
+        rendered, scale = _largest_that_fits(lay_out)
     if pdf.fits_one_page(rendered):
-        return rendered
+        return rendered, scale
     display = f"content/{guide.info.slug}/{guide.lang}/posters.yaml"
     source = load_yaml(base / display, display)
     spilled = pdf.overflowing_field(rendered)
@@ -609,8 +622,10 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             id=poster.id, where=where, hint=hint))])
 
 
-def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]) -> pdf.Rendered:
-    """The poster at the largest type scale that fits its sheet, found by bisection.
+def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]
+                       ) -> tuple[pdf.Rendered, float]:
+    """The poster at the largest type scale that fits its sheet, and that scale, found by
+    bisection.
 
     A short message then fills the sheet, with no dead band; if even the smallest scale
     does not fit, that layout is returned for the caller to report.
@@ -621,7 +636,7 @@ def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]) -> pdf.Rendered
         low, high = render.POSTER_SCALE_MIN, render.POSTER_SCALE
         rendered = lay_out(low)
         if not pdf.fits_one_page(rendered):
-            return rendered
+            return rendered, low
     for _step in range(3):  # to within 0.07 of the largest
         middle = round((low + high) / 2, 3)
         candidate = lay_out(middle)
@@ -629,4 +644,4 @@ def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]) -> pdf.Rendered
             low, rendered = middle, candidate
         else:
             high = middle
-    return rendered
+    return rendered, low

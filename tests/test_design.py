@@ -108,9 +108,28 @@ def laid_out_posters(project) -> dict[str, pdf.Rendered]:
         (edition,) = kit.prepare(project, [brand], [lang], guides=["reseaux-sociaux"])
         env, fetcher, printing, _screen = kit.tools(project, edition)
         for index, poster in enumerate(edition.guide.posters):
-            found[f"{brand}/{lang}/{poster.id}"] = kit._poster(
+            found[f"{brand}/{lang}/{poster.id}"], _scale = kit._poster(
                 env, edition.guide, edition.brand, poster, index, printing, fetcher, ROOT)
     return found
+
+
+def test_the_screen_poster_takes_the_print_scale_without_searching_again(
+        project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bisection runs once per poster: the screen copy, on a sheet of the same size, is
+    laid out once at the print copy's scale, which is the scale its own search would find."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, screen = kit.tools(project, edition)
+    poster = edition.guide.posters[0]
+    args = (env, edition.guide, edition.brand, poster, 0)
+    _printed, scale = kit._poster(*args, printing, fetcher, ROOT)
+    layouts = []
+    real = pdf.lay_out
+    monkeypatch.setattr(pdf, "lay_out", lambda *a, **k: layouts.append(1) or real(*a, **k))
+    on_screen, screen_scale = kit._poster(*args, screen, fetcher, ROOT, scale)
+    assert (len(layouts), screen_scale) == (1, scale)
+    assert pdf.fits_one_page(on_screen)
+    _searched, searched_scale = kit._poster(*args, screen, fetcher, ROOT)
+    assert searched_scale == scale and len(layouts) > 2
 
 
 def _find(box: object, css_class: str) -> object | None:
