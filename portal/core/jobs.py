@@ -14,7 +14,7 @@ import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,7 +100,8 @@ def run_preview(build_id: int) -> None:
     establishment = build.establishment
     folder = previews_folder(build)
     folder.mkdir(parents=True, exist_ok=True)
-    try:
+
+    def preview() -> list[str]:
         with locked(establishment), engine_speaking(build.lang):
             project = brands.project(establishment)
             brands.sync_inputs(project.root, _versions(build))
@@ -126,12 +127,9 @@ def run_preview(build_id: int) -> None:
                     _set(build, progress="cover")
                 else:
                     _page_png(files["guide-screen.pdf"], 0, folder / "cover.png", PREVIEW_SCALE)
-    except InputErrors as exc:
-        problems = [str(error) for error in exc.errors]
-    except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
-        log.exception("preview %s failed", build.pk)
-        problems = [_unexpected(build)]
-    _finish(build, problems)
+            return problems
+
+    _finish(build, _problems_of(build, "preview", preview))
 
 
 def run_kit(build_id: int) -> None:
@@ -145,7 +143,7 @@ def run_kit(build_id: int) -> None:
     def progress(step: kit.Progress) -> None:
         _set(build, progress=f"{step.done}/{step.total}")
 
-    try:
+    def build_kit() -> list[str]:
         with locked(establishment), engine_speaking(build.lang):
             project = brands.project(establishment)
             brands.sync_inputs(project.root, _versions(build))
@@ -162,12 +160,21 @@ def run_kit(build_id: int) -> None:
                 proof = (published / "proof.pdf").read_bytes()
                 for index in range(len(pypdfium2.PdfDocument(proof))):
                     _page_png(proof, index, folder / f"proof-{index + 1}.png", PROOF_SCALE)
+            return problems
+
+    _finish(build, _problems_of(build, "kit build", build_kit))
+
+
+def _problems_of(build: Build, what: str, work: Callable[[], list[str]]) -> list[str]:
+    """Run a job's work; its problems, the engine's input errors, or one plain sentence
+    for anything unexpected (the page must stop waiting; the log says why)."""
+    try:
+        return work()
     except InputErrors as exc:
-        problems = [str(error) for error in exc.errors]
-    except Exception:  # noqa: BLE001 - the page must stop waiting; the log says why
-        log.exception("kit build %s failed", build.pk)
-        problems = [_unexpected(build)]
-    _finish(build, problems)
+        return [str(error) for error in exc.errors]
+    except Exception:  # noqa: BLE001 - see above
+        log.exception("%s %s failed", what, build.pk)
+        return [_unexpected(build)]
 
 
 def _unexpected(build: Build) -> str:
