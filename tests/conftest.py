@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,22 @@ def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def scratch_project(tmp_path: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
     return copy_project(tmp_path)
+
+
+def start_redis(folder: Path, port: int, password: str | None = None) -> subprocess.Popen:
+    """A redis-server of the tests' own on 127.0.0.1:`port`, keeping nothing on disk, ready
+    to answer when this returns; the caller terminates it."""
+    import redis  # only the queue and portal tests need it
+
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(folder)]
+    server = subprocess.Popen(command + (["--requirepass", password] if password else []),
+                              cwd=folder, stdout=subprocess.DEVNULL)
+    connection = redis.Redis(port=port, password=password)
+    for _ in range(100):
+        try:
+            connection.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return server

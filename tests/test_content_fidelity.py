@@ -16,7 +16,7 @@ import pdfplumber
 import pytest
 import weasyprint
 
-from conftest import BRANDS, ROOT, TODAY
+from conftest import BRANDS, ROOT, TODAY, edit
 from guidepress import cli, kit, models, preflight, render, validate
 from guidepress.problems import InputErrors
 from pdfs import page_texts
@@ -68,12 +68,6 @@ def between(text: str, start: str, end: str) -> str:
     assert start in text, start
     tail = text[text.index(start):]
     return tail[:tail.index(end)] if end in tail else tail
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def problems(project: Path, lang: str = "fr") -> list[str]:

@@ -14,17 +14,11 @@ from PIL import Image
 
 from guidepress import cli, compare, icons, kit, models, pdf, render, typography, validate
 from guidepress.problems import InputErrors
-from conftest import BRANDS, ROOT
+from conftest import BRANDS, ROOT, edit
 from pdfs import MM, chars, page_texts
 
 POSTERS = "content/reseaux-sociaux/fr/posters.yaml"
 MYTHS = "content/reseaux-sociaux/fr/sections/06-vrai-faux.yaml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def problems(project: Path) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from conftest import edit
 from guidepress import cli, i18n, kit, load, scaffold
 
 LOCALE = Path(i18n.__file__).parent / "locale"
@@ -93,12 +94,6 @@ def test_list_positions_are_ordinals_counted_from_one() -> None:
 def check(project: Path, lang: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = cli.main(["check", "--ui-lang", lang, "--project", str(project)])
     return code, capsys.readouterr().err
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 # The README's table of common mistakes: each row is checked here, word for word.

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTER_COUNT, ROOT, TODAY
+from conftest import BRANDS, POSTER_COUNT, ROOT, TODAY, edit
 from guidepress import cli, kit, library, models, render, scaffold, validate
 from guidepress.problems import InputErrors, RenderError
 from pdfs import page_texts
@@ -24,12 +24,6 @@ from pdfs import page_texts
 LEAFLET, SOCIAL = "photos-videos", "reseaux-sociaux"
 BRAND = "brands/default/brand.yaml"
 STARTER = "premiers-pas"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def problems(project: Path, brand: str = "default", langs: list[str] | None = None,

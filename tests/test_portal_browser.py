@@ -16,19 +16,17 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-import redis
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 import portal_env
-from conftest import ROOT
+from conftest import ROOT, start_redis
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
@@ -60,18 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     portal_env.site()
     brands_folder = brands.brand_folder(portal_env.site().a)
     assert brands_folder.is_dir()
-    folder = tmp_path_factory.mktemp("redis")
-    redis_server = subprocess.Popen(
-        ["redis-server", "--port", str(portal_env.REDIS_PORT), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        cwd=folder, stdout=subprocess.DEVNULL)
-    connection = redis.Redis(port=portal_env.REDIS_PORT)
-    for _ in range(100):
-        try:
-            connection.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    redis_server = start_redis(tmp_path_factory.mktemp("redis"), portal_env.REDIS_PORT)
     worker = subprocess.Popen([sys.executable, "-m", "portal", "rqworker", "portal",
                                "--worker-class", "portal.core.jobs.Worker"],
                               cwd=ROOT, env=dict(os.environ, PORTAL_JOBS="rq"),

@@ -26,7 +26,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from conftest import TODAY
+from conftest import TODAY, start_redis
 from guidepress import kit, queue, scaffold, snapshot, storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +47,8 @@ def _free_port() -> int:
 def redis_url(tmp_path_factory: pytest.TempPathFactory):
     """A redis-server of our own on a free port, with a password, gone after the tests."""
     port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(folder),
-                               "--requirepass", PASSWORD],
-                              cwd=folder, stdout=subprocess.DEVNULL)
-    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    connection = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            connection.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
+    server = start_redis(tmp_path_factory.mktemp("redis"), port, PASSWORD)
+    yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
     server.terminate()
     server.wait(10)
 
