@@ -114,3 +114,21 @@ def start_redis(folder: Path, port: int, password: str | None = None) -> subproc
         except redis.ConnectionError:
             time.sleep(0.05)
     return server
+
+
+# Debian's Chromium, headless, without the background traffic this closed network refuses.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the browser tests of a module, driven by Playwright."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                              args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

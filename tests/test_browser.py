@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from conftest import ROOT
 
 EDITIONS = [(brand, "reseaux-sociaux", lang) for brand in ("default", "gh-port-lumiere")
             for lang in ("fr", "en")] + [("gh-port-lumiere", "photos-videos", "en")]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def brand_font_problems(page, families: dict[str, str]) -> list[str]:
@@ -44,14 +41,6 @@ def brand_font_problems(page, families: dict[str, str]) -> list[str]:
             problems.append(f"{selector} is drawn with {sorted(drawn)}, not {family}")
     cdp.detach()
     return problems
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("width", [360, 1280])

@@ -30,7 +30,7 @@ from conftest import ROOT, start_redis
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from portal.core import brands
 from portal.core.models import Approval, Build
@@ -38,8 +38,6 @@ from portal.core.models import Approval, Build
 # Playwright's sync API runs an event loop in this thread; the test's own database reads
 # are plain synchronous ones.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 SHOTS: list[Path] = []
 
 
@@ -75,14 +73,6 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     worker.wait(20)
     redis_server.terminate()
     redis_server.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def check_page(page, name: str, shots: Path) -> None:
