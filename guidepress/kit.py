@@ -624,24 +624,61 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
 
 def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]
                        ) -> tuple[pdf.Rendered, float]:
-    """The poster at the largest type scale that fits its sheet, and that scale, found by
-    bisection.
+    """The poster at the largest type scale of `_SCALES` that fits its sheet, and that
+    scale, in as few layouts as the measure allows (usually one or two).
 
-    A short message then fills the sheet, with no dead band; if even the smallest scale
-    does not fit, that layout is returned for the caller to report.
+    The poster is laid out at POSTER_SCALE; its message is measured (`pdf.message_room`)
+    to predict the largest scale whose message fits, and the poster is laid out there. A
+    layout that fits is kept; one that does not bounds the search and is measured in turn.
+    The scales are the points a bisection between the bounds would try, so a short message
+    still fills its sheet; a poster whose message cannot be measured (a brand's own
+    template), or a third miss, is bisected. If even the smallest scale does not fit, that
+    layout is returned for the caller to report.
     """
-    rendered = lay_out(render.POSTER_SCALE)
-    low, high = render.POSTER_SCALE, render.POSTER_SCALE_MAX
-    if not pdf.fits_one_page(rendered):
-        low, high = render.POSTER_SCALE_MIN, render.POSTER_SCALE
-        rendered = lay_out(low)
-        if not pdf.fits_one_page(rendered):
-            return rendered, low
-    for _step in range(3):  # to within 0.07 of the largest
-        middle = round((low + high) / 2, 3)
-        candidate = lay_out(middle)
-        if pdf.fits_one_page(candidate):
-            low, rendered = middle, candidate
+    low, high = -1, len(_SCALES)  # the largest scale known to fit, the smallest known not to
+    kept: pdf.Rendered | None = None
+    index, predicted = _SCALES.index(render.POSTER_SCALE), False
+    for attempt in range(len(_SCALES)):
+        rendered = lay_out(_SCALES[index])
+        if pdf.fits_one_page(rendered):
+            low, kept = index, rendered
+            if predicted:  # the measure predicted the scale above it not to fit
+                break
         else:
-            high = middle
-    return rendered, low
+            high = index
+        if high - low <= 1:
+            break
+        room = pdf.message_room(rendered) if attempt < 2 else None
+        predicted = room is not None
+        index = _predicted(room, _SCALES[index], low, high) if room else (low + high + 1) // 2
+        if index == low:  # nothing above the layout kept is predicted to fit
+            break
+    if kept is None:
+        return rendered, _SCALES[0]
+    return kept, _SCALES[low]
+
+
+def _predicted(room: pdf.Room, scale: float, low: int, high: int) -> int:
+    """The largest scale between `low` (excluded unless it is known to fit) and `high`
+    (excluded) whose message `room` predicts to fit; the smallest scale if none is and
+    none is known to fit yet."""
+    for index in range(high - 1, low, -1):
+        if room.needed(_SCALES[index] / scale) <= room.available:
+            return index
+    return max(low, 0)
+
+
+def _bisection_points(low: float, high: float, steps: int = 3) -> list[float]:
+    """The scales a bisection from `low` towards `high` can try in `steps` steps."""
+    if not steps:
+        return []
+    middle = round((low + high) / 2, 3)
+    return ([middle] + _bisection_points(low, middle, steps - 1)
+            + _bisection_points(middle, high, steps - 1))
+
+
+# The type scales a poster may take: POSTER_SCALE, and the points of a three-step bisection
+# below it (down to POSTER_SCALE_MIN) and above it (short of POSTER_SCALE_MAX)
+_SCALES = sorted({render.POSTER_SCALE_MIN, render.POSTER_SCALE,
+                  *_bisection_points(render.POSTER_SCALE_MIN, render.POSTER_SCALE),
+                  *_bisection_points(render.POSTER_SCALE, render.POSTER_SCALE_MAX)})
