@@ -517,20 +517,12 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
     parts: frozenset[str] = frozenset()
     padded, pages = lay_out(parts)
     target = -(-pages // 4) * 4
-    tried: set[str] = set()
-    thin = _thin_pages(padded)
-    while pages < target:
-        low = [o for o in pdf.part_openings(padded)
-               if o.depth >= LOW_OPENING and o.part_id not in tried]
-        if not low:
-            break
-        deepest = max(low, key=lambda opening: opening.depth).part_id
-        tried.add(deepest)
-        candidate, candidate_pages = lay_out(parts | {deepest})
+    move = _move_worth_trying(padded) if pages < target else None
+    if move is not None:  # one layout more, at most
+        candidate, candidate_pages = lay_out(frozenset({move}))
         # kept if it needs no more paper and leaves no more page half empty
-        if candidate_pages <= target and _thin_pages(candidate) <= thin:
-            parts, padded, pages, thin = (parts | {deepest}, candidate, candidate_pages,
-                                          _thin_pages(candidate))
+        if candidate_pages <= target and _thin_pages(candidate) <= _thin_pages(padded):
+            parts, padded, pages = frozenset({move}), candidate, candidate_pages
     breaks = render.BookletBreaks(target - pages, parts)
     notes = pdf.pages_showing(padded, "notes")
     first = notes[0] if notes else 0
@@ -548,6 +540,40 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
                           .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
                                   pages=pages))
     return rendered, breaks
+
+
+def _move_worth_trying(padded: pdf.Rendered) -> str | None:
+    """The part opening low on a page that is worth starting on the next page, judged
+    from the laid-out booklet: the lowest whose move is predicted to leave no page under
+    THIN_PAGE, or None.
+
+    Moving a part pushes what follows down by the rest of its page; that push is taken up
+    by the room left at the foot of a page whose next page opens with a part at its top,
+    and what is left of it flows onto the last page of text, or past it onto a new page,
+    which must then be filled at least THIN_PAGE.
+    """
+    fills = pdf.page_fills(padded)
+    openings = pdf.part_openings(padded)
+    at_top = {o.page - 1 for o in openings if o.depth < TOP_OPENING}  # page indexes
+    notes = pdf.pages_showing(padded, "notes")
+    if not notes:
+        return None
+    last = notes[0] - 1  # the last page of text
+    for opening in sorted(openings, key=lambda o: -o.depth):
+        if opening.depth < LOW_OPENING:
+            break
+        push = 1 - opening.depth
+        for index in range(opening.page - 1, last):
+            if index + 1 in at_top:
+                push -= max(1 - fills[index], 0.0)
+        spill = fills[last] + max(push, 0.0) - 1
+        if spill <= 0 or spill >= THIN_PAGE:
+            return opening.part_id
+    return None
+
+
+# A part opening this high on its page (0 top, 1 foot) opens at the top of the text area
+TOP_OPENING = 0.1
 
 
 def _notes_can_go(padded: pdf.Rendered, first_notes: int) -> bool:

@@ -127,3 +127,48 @@ def test_a_poster_template_without_a_growing_message_is_bisected(project: kit.Pr
     _rendered, scale = kit._largest_that_fits(lay_out)
     assert scale == _bisected(lay_out)
     assert len(layouts) >= 4  # 1, then a bisection of the 8 points above it
+
+
+# --- the booklet: one part move tried, at most ---------------------------------------------
+
+@pytest.mark.parametrize("lang, layouts, moved", [("fr", 2, set()), ("en", 2, {"carte"})])
+def test_the_booklet_tries_one_part_move_at_most(project: kit.Project, lang: str,
+                                                 layouts: int, moved: set[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search tried every part opening low on a page, one layout each: 3 layouts for
+    the French booklet, 6 for the English one. The measure of the first layout now picks
+    the one move worth trying: the French relations part (tried, then refused: it leaves
+    a page under 40 %), the English map (kept)."""
+    (edition,) = kit.prepare(project, ["default"], [lang], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    counted: list[int] = []
+    real = pdf.lay_out
+    monkeypatch.setattr(pdf, "lay_out", lambda *a, **k: counted.append(1) or real(*a, **k))
+    rendered, breaks = kit._booklet(env, edition.guide, edition.brand, printing, fetcher,
+                                    ROOT)
+    assert (len(counted), breaks.new_page_parts) == (layouts, moved)
+    assert len(rendered.pages.pages) == 16
+    assert kit._thin_pages(rendered) == 0
+
+
+def test_a_move_whose_push_spills_a_thin_page_is_not_tried(project: kit.Project) -> None:
+    """The push of a move is taken up by the room before parts that open at a page's top;
+    what is left spills past the last page of text, and a new page filled under 40 % is
+    not worth a layout."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    padded = pdf.lay_out(render.render_booklet(env, edition.guide, edition.brand, printing,
+                                               render.BookletBreaks(kit.MAX_NOTES_PAGES)),
+                         fetcher, ROOT)
+    pages = pdf.pages_showing(padded, "notes")[0]  # of text, with the cover
+    assert kit._move_worth_trying(padded) == "relations"  # deepest, 0.71 down
+    openings = {o.part_id: o for o in pdf.part_openings(padded)}
+    assert openings["relations"].depth > openings["viralite"].depth >= kit.LOW_OPENING
+    # with no room before the parts that open at a page's top, the push of either low
+    # part spills a sliver past the last page of text (filled 73 %): nothing is tried
+    fills = pdf.page_fills(padded)
+    assert round(fills[pages - 1], 2) == 0.73
+    full = [1.0 if index < pages - 1 else fill for index, fill in enumerate(fills)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf, "page_fills", lambda _rendered: full)
+        assert kit._move_worth_trying(padded) is None
