@@ -117,6 +117,19 @@ def ordinal(position: int, list_key: str = "") -> str:
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
 
 
+def language_names(codes: list[str]) -> str:
+    """Languages named in the interface language: "anglais, allemand" / "English, German"."""
+    import babel  # not at the top: `build.py` must start (and explain) without the packages
+
+    names = []
+    for code in codes:
+        try:
+            names.append(babel.Locale.parse(code).get_display_name(language()) or code)
+        except (ValueError, babel.UnknownLocaleError):
+            names.append(code)
+    return ", ".join(names)
+
+
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Mark a message for extraction where it is defined; `_` translates it where shown."""
     return message
