@@ -214,10 +214,11 @@ def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
     """Keep the files of targets whose inputs did not change; return the others."""
     manifests = {slug: manifest.load(output / slug) for slug in brands}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    digests = manifest.Digests()
     to_render = []
     for target in targets:
         slug, where = target.edition.brand.slug, target.edition.where
-        inputs = manifest.inputs_hash(project.templates, target, epoch)
+        inputs = manifest.inputs_hash(project.templates, target, epoch, digests)
         if not force and manifest.up_to_date(manifests[slug], output / slug, where, target,
                                              inputs):
             outcome.skipped += 1
