@@ -507,8 +507,9 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
              fetcher: pdf.ProjectFetcher, base: Path
              ) -> tuple[pdf.Rendered, render.BookletBreaks]:
     """The booklet padded to a multiple of 4 pages (saddle stitching needs it), and the
-    breaks chosen for it: parts opening low on a page move to the next while pages are to
-    spare, then note pages (never blank pages) make up the rest.
+    breaks chosen for it: when a page of text is left under THIN_PAGE and pages are to
+    spare, one part opening low on a page may move to the next; note pages (never blank
+    pages) make up the rest.
 
     Each layout has the most note pages it can need, and those it does not need are left
     out of the laid-out pages: the notes come after every part, so no page before them
@@ -525,11 +526,14 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
     parts: frozenset[str] = frozenset()
     padded, pages = lay_out(parts)
     target = -(-pages // 4) * 4
-    move = _move_worth_trying(padded) if pages < target else None
+    thin = _thin_pages(padded)
+    # Notes make up the spare pages as well as text would: a move is tried only to mend a
+    # page of text left under THIN_PAGE, and it costs a layout
+    move = _move_worth_trying(padded) if pages < target and thin else None
     if move is not None:  # one layout more, at most
         candidate, candidate_pages = lay_out(frozenset({move}))
         # kept if it needs no more paper and leaves no more page half empty
-        if candidate_pages <= target and _thin_pages(candidate) <= _thin_pages(padded):
+        if candidate_pages <= target and _thin_pages(candidate) <= thin:
             parts, padded, pages = frozenset({move}), candidate, candidate_pages
     breaks = render.BookletBreaks(target - pages, parts)
     notes = pdf.pages_showing(padded, "notes")
