@@ -9,12 +9,19 @@ from io import BytesIO
 from pathlib import Path
 
 import pypdfium2
+from PIL import Image
 
 from guidepress import compare, pdf, render
 from guidepress.plan import Edition
 from guidepress.preflight import Finding, Report
 
-THUMBNAIL_SCALE = 0.22
+# The thumbnails print 30 mm tall (.proof-thumbnails img in templates/css/proof.css): at
+# 120 pixels per inch there, whatever the page's size. An A3 poster needs no more pixels
+# than an A5 page (a fixed scale gave it nearly four times as many, for nothing).
+THUMBNAIL_HEIGHT_MM = 30
+THUMBNAIL_PPI = 120
+THUMBNAIL_HEIGHT_PX = round(THUMBNAIL_HEIGHT_MM / 25.4 * THUMBNAIL_PPI)
+MAX_THUMBNAILS = 24  # pages shown per output
 
 
 @dataclass(frozen=True)
@@ -27,20 +34,48 @@ class ProofItem:
     findings: list[Finding]
 
 
-def thumbnails(data: bytes, scale: float = THUMBNAIL_SCALE, limit: int = 24) -> list[str]:
-    """PNG thumbnails of the first pages of a PDF, as data: URLs."""
+def thumbnail_images(data: bytes, limit: int = MAX_THUMBNAILS) -> tuple[int, list[Image.Image]]:
+    """The page count of a PDF and its first pages rasterised at the thumbnails' height."""
     document = pypdfium2.PdfDocument(data)
     try:
-        urls = []
-        for index in range(min(len(document), limit)):
-            image = document[index].render(scale=scale).to_pil()
-            buffer = BytesIO()
-            # not optimize=True: WeasyPrint decodes the PNG and compresses it again anyway
-            image.save(buffer, format="PNG")
-            urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
-        return urls
+        return len(document), [
+            document[index].render(scale=THUMBNAIL_HEIGHT_PX / document[index].get_height())
+            .to_pil() for index in range(min(len(document), limit))]
     finally:
         document.close()
+
+
+def thumbnails(data: bytes, scale: float, limit: int = MAX_THUMBNAILS) -> list[str]:
+    """PNG thumbnails of the first pages of a PDF at `scale`, as data: URLs (the preview
+    of `watch`)."""
+    document = pypdfium2.PdfDocument(data)
+    try:
+        images = [document[index].render(scale=scale).to_pil()
+                  for index in range(min(len(document), limit))]
+    finally:
+        document.close()
+    urls = []
+    for image in images:
+        buffer = BytesIO()
+        image.save(buffer, format="PNG")
+        urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return urls
+
+
+def _fitted(image: Image.Image) -> Image.Image:
+    """A page already rasterised (for the comparison) brought to the thumbnails' height."""
+    if image.height <= THUMBNAIL_HEIGHT_PX:
+        return image
+    width = max(1, round(image.width * THUMBNAIL_HEIGHT_PX / image.height))
+    return image.resize((width, THUMBNAIL_HEIGHT_PX), Image.Resampling.LANCZOS)
+
+
+def _png_url(image: Image.Image) -> str:
+    buffer = BytesIO()
+    # Fastest compression: WeasyPrint decodes the PNG and compresses the pixels again for
+    # the PDF, so a smaller PNG here would change nothing in the proof sheet.
+    image.save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @dataclass(frozen=True)
@@ -62,44 +97,38 @@ def _print_outputs(brand_output: Path, wheres: list[str]) -> list[Path]:
             if path.name != "guide-office.pdf" and not path.name.endswith("-screen.pdf")]
 
 
-def changes(previous: Path, brand_output: Path, wheres: list[str]) -> list[Changed] | None:
-    """The pages of the print outputs that changed since the previous build (the folder
-    `previous`), or None on a first build."""
-    if not previous.is_dir():
-        return None
-    found = []
+def contents(brand_output: Path, wheres: list[str], report: Report, previous: Path
+             ) -> tuple[list[ProofItem], list[Changed] | None]:
+    """Every print output of a brand, guide by guide (`<guide>/<lang>` in `wheres`),
+    booklet pages first, then posters; and the pages of those outputs that changed since the
+    previous build (the folder `previous`), or None on a first build.
+
+    Each page is rasterised at most once: an output that changed is rasterised for the
+    comparison, and its thumbnails are made from those images.
+    """
+    first = not previous.is_dir()
+    items: list[ProofItem] = []
+    found: list[Changed] = []
     for path in _print_outputs(brand_output, wheres):
         name = path.relative_to(brand_output).as_posix()
+        data = path.read_bytes()
         before_path = previous / name
-        data = path.read_bytes()
-        before = before_path.read_bytes() if before_path.is_file() else b""
-        if data == before:
-            continue  # unchanged: the same file
-        pages = compare.changed_pages(name, compare.page_images(before) if before else [],
-                                      compare.page_images(data))
-        found += [Changed(name, change.page, change.share, _url(change.before),
-                          _url(change.after)) for change in pages]
-    return found
+        before = before_path.read_bytes() if not first and before_path.is_file() else b""
+        if first or data == before:  # a first build, or the same file: nothing to compare
+            pages, images = thumbnail_images(data)
+        else:
+            after = compare.page_images(data)
+            found += [Changed(name, change.page, change.share, _url(change.before),
+                              _url(change.after)) for change in compare.changed_pages(
+                                  name, compare.page_images(before) if before else [], after)]
+            pages, images = len(after), [_fitted(image) for image in after[:MAX_THUMBNAILS]]
+        findings = [f for f in report.findings if name in f.subject]
+        items.append(ProofItem(name, pages, [_png_url(image) for image in images], findings))
+    return items, None if first else found
 
 
-def _url(image: object) -> str | None:
-    if image is None:
-        return None
-    return "data:image/png;base64," + base64.b64encode(compare.png_bytes(image)).decode()
-
-
-def items(brand_output: Path, wheres: list[str], report: Report) -> list[ProofItem]:
-    """Every print output of a brand, guide by guide (`<guide>/<lang>` in `wheres`),
-    booklet pages first, then posters."""
-    found = []
-    for path in _print_outputs(brand_output, wheres):
-        data = path.read_bytes()
-        pages = len(pypdfium2.PdfDocument(data))
-        subject = path.relative_to(brand_output).as_posix()
-        findings = [f for f in report.findings if subject in f.subject]
-        found.append(ProofItem(subject, pages, thumbnails(data, limit=24 if pages > 1 else 1),
-                               findings))
-    return found
+def _url(image: Image.Image | None) -> str | None:
+    return None if image is None else _png_url(image)
 
 
 def make_proof(tools: tuple, edition: Edition, brand_output: Path, wheres: list[str],
@@ -111,10 +140,10 @@ def make_proof(tools: tuple, edition: Edition, brand_output: Path, wheres: list[
     every document of this edition.
     """
     env, fetcher, _, screen = tools
+    items, changes = contents(brand_output, wheres, report, previous)
     html = render.render_template(
         env, "proof.html.j2", edition.brand, guide=edition.guide, labels=edition.guide.labels,
-        profile=screen, report=report, items=items(brand_output, wheres, report),
-        changes=changes(previous, brand_output, wheres),
+        profile=screen, report=report, items=items, changes=changes,
         brand_css=render.brand_stylesheet(edition.brand, screen))
     document = render.Document("proof.pdf", html, "proof")
     return pdf.write_pdf(pdf.lay_out(document, fetcher, base), screen, tagged=False)

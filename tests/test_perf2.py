@@ -1,0 +1,84 @@
+"""Issue 14, point 6 (continued): what a cold build spends beyond plain WeasyPrint, counted
+(never timed): the proof sheet's rasterising, the queue's round trips."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+import weasyprint
+from pypdf import PdfReader
+
+from guidepress import kit, preflight, proof
+
+GUIDE = "reseaux-sociaux/fr"
+
+
+def _pdf(size: str, pages: int, colour: str) -> bytes:
+    body = "".join(f'<p style="break-before: page; color: {colour}">Page {n}</p>'
+                   for n in range(1, pages + 1))
+    return weasyprint.HTML(string=f"<style>@page {{ size: {size} }}</style>{body}").write_pdf()
+
+
+@pytest.fixture(scope="module")
+def proof_tools(project: kit.Project) -> tuple:
+    edition = next(e for e in kit.prepare(project, ["default"], ["fr"])
+                   if e.where == GUIDE)
+    return kit.tools(project, edition, with_guide=False), edition
+
+
+def _outputs(folder: Path, colour: str) -> Path:
+    where = folder / GUIDE
+    where.mkdir(parents=True)
+    (where / "guide-print.pdf").write_bytes(_pdf("A5", 3, colour))
+    (where / "poster-stade.pdf").write_bytes(_pdf("A3", 1, "black"))
+    return folder
+
+
+def _make(proof_tools: tuple, output: Path, previous: Path) -> bytes:
+    tools, edition = proof_tools
+    return proof.make_proof(tools, edition, output, [GUIDE], preflight.Report("default"),
+                            output, previous)
+
+
+def test_proof_thumbnails_have_the_pixels_they_print_at_whatever_the_page_size(
+        proof_tools: tuple, tmp_path: Path) -> None:
+    output = _outputs(tmp_path / "new", "black")
+    data = _make(proof_tools, output, tmp_path / "none")
+    heights = _image_heights(data)
+    # 3 booklet pages and 1 poster; the A3 poster (twice the A5 page's height) is not
+    # rasterised at twice the pixels: every thumbnail prints 30 mm tall at 120 ppi.
+    assert len(heights) == 4
+    assert set(heights) == {142} == {proof.THUMBNAIL_HEIGHT_PX}
+
+
+def _image_heights(data: bytes) -> list[int]:
+    """The pixel heights of every image in a PDF."""
+    with pikepdf.Pdf.open(io.BytesIO(data)) as document:
+        return sorted(int(item.Height) for item in document.objects
+                      if isinstance(item, pikepdf.Stream) and item.get("/Subtype") == "/Image")
+
+
+def test_a_proof_rasterises_each_page_of_an_output_at_most_once(
+        proof_tools: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = _outputs(tmp_path / "before", "black")
+    output = _outputs(tmp_path / "new", "red")  # the booklet changed, the poster did not
+    rendered: list[tuple[int, float]] = []
+    original = pypdfium2.PdfPage.render
+
+    def counting(page: pypdfium2.PdfPage, *args, **kwargs):  # noqa: ANN202
+        rendered.append((round(page.get_height()), kwargs.get("scale", 1)))
+        return original(page, *args, **kwargs)
+
+    monkeypatch.setattr(pypdfium2.PdfPage, "render", counting)
+    data = _make(proof_tools, output, previous)
+    # the changed booklet: its 3 pages before and its 3 pages now, once each (the thumbnails
+    # are made from the images of the comparison); the unchanged poster: once
+    a5, a3 = round(210 / 25.4 * 72), round(420 / 25.4 * 72)
+    assert sorted(height for height, _scale in rendered) == [a5] * 6 + [a3]
+    text = "".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages
+                            ).split())
+    assert f"{GUIDE}/guide-print.pdf" in text and f"{GUIDE}/poster-stade.pdf" in text
