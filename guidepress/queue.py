@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import shutil
 import sys
@@ -312,6 +313,8 @@ class WorkerSettings:
 
     storage: Storage
     limits: workers.Limits
+    # This worker's private folder of unpacked snapshots (see `_unpacked`)
+    unpacked: Path | None = None
 
 
 _settings: WorkerSettings | None = None
@@ -373,9 +376,14 @@ def render_job(request: dict) -> dict:
                         "with: {differences}; install the same version everywhere").format(
                             differences=", ".join(differ)))
     try:
-        data = settings.storage.get_snapshot(job.snapshot)
-        with tempfile.TemporaryDirectory(prefix=f"{JOB_FOLDER}{os.getpid()}-") as folder:
-            result = _render(job, data, Path(folder), settings.limits)
+        if settings.unpacked is None:
+            with tempfile.TemporaryDirectory(prefix=f"{JOB_FOLDER}{os.getpid()}-") as folder:
+                meta = snapshot.extract(settings.storage.get_snapshot(job.snapshot),
+                                        Path(folder))
+                result = _render(job, meta, Path(folder), settings.limits)
+        else:
+            root, meta = _unpacked(settings.storage, settings.unpacked, job.snapshot)
+            result = _render(job, meta, root, settings.limits)
     except (StorageError, snapshot.SnapshotError) as exc:
         raise _failed(str(exc)) from None
     if result.input_errors:
@@ -395,9 +403,53 @@ def render_job(request: dict) -> dict:
     return {"status": "built", "seconds": round(result.seconds, 3)}
 
 
-def _render(job: JobRequest, data: bytes, root: Path, caps: workers.Limits
+KEEP_UNPACKED = 8  # snapshots kept unpacked by a worker: a batch's jobs come brand by brand
+
+
+def _unpacked(storage: Storage, folder: Path, digest: str) -> tuple[Path, dict]:
+    """The snapshot `digest` unpacked in the worker's private `folder`, once per worker
+    rather than once per job (a brand's jobs share one snapshot).
+
+    It is unpacked only from bytes checked against the digest, into a folder named by it
+    and made read-only; the folder appears whole (renamed into place) or not at all, so a
+    job killed while unpacking leaves nothing another job would take for a snapshot.
+    """
+    root = folder / digest
+    if not root.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder))
+        try:
+            snapshot.extract(storage.get_snapshot(digest), staging)
+            _read_only(staging)
+            os.rename(staging, root)
+        finally:
+            if staging.exists():
+                _remove(staging)
+        others = sorted((path for path in folder.iterdir()
+                         if path.name != digest and not path.name.startswith(".")),
+                        key=lambda path: path.stat().st_mtime)
+        for old in others[:max(0, len(others) - (KEEP_UNPACKED - 1))]:
+            _remove(old)  # the least recently used
+    os.utime(root)  # the most recently used are kept
+    meta = json.loads((root / snapshot.META).read_text())
+    return root, meta
+
+
+def _read_only(folder: Path) -> None:
+    """Make an unpacked snapshot read-only: no job can change what the next one reads."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    folder.chmod(0o555)
+
+
+def _remove(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits
             ) -> workers.Result:
-    meta = snapshot.extract(data, root)
     if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
         raise snapshot.SnapshotError(_("the snapshot is not the one of this job's brand"))
     icc = (root / str(meta.get("icc", ""))).resolve()
@@ -441,7 +493,7 @@ def remove_stale_job_folders(folder: Path | None = None) -> list[Path]:
         pid = path.name[len(JOB_FOLDER):].split("-", 1)[0]
         if not pid.isdigit() or not path.is_dir() or path.is_symlink() or _alive(int(pid)):
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)  # it may hold read-only unpacked snapshots
         removed.append(path)
     return removed
 
@@ -472,7 +524,10 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     connection = connect(url)
     removed = remove_stale_job_folders()
     pdf.warm_up()  # each job's fork inherits WeasyPrint's caches
-    _settings = WorkerSettings(storage, limits)
+    # Named like a job folder of this process: removed when it ends, or by the next worker
+    # on this machine if it is killed
+    unpacked = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER}{os.getpid()}-snapshots-"))
+    _settings = WorkerSettings(storage, limits, unpacked)
     manifest.tool_version()  # the version of the code loaded now, which every fork inherits
     worker = RenderWorker([QUEUE_NAME], connection=connection, serializer=JSONSerializer,
                           job_class=RenderJob, job_monitoring_interval=max(1, int(heartbeat)))
@@ -489,4 +544,6 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     except redis.RedisError as exc:
         raise QueueError(_("lost the queue at {url}: {reason}").format(
             url=redact(url), reason=_without(url, exc))) from None
+    finally:
+        _remove(unpacked)
     return 0

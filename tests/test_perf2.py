@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
+import tarfile
 from pathlib import Path
 
 import pikepdf
@@ -12,7 +15,7 @@ import pytest
 import weasyprint
 from pypdf import PdfReader
 
-from guidepress import kit, preflight, proof
+from guidepress import kit, manifest, preflight, proof, queue, snapshot, storage, workers
 
 GUIDE = "reseaux-sociaux/fr"
 
@@ -82,3 +85,63 @@ def test_a_proof_rasterises_each_page_of_an_output_at_most_once(
     text = "".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages
                             ).split())
     assert f"{GUIDE}/guide-print.pdf" in text and f"{GUIDE}/poster-stade.pdf" in text
+
+
+# --- a queue worker unpacks a snapshot once, not once per job ----------------------------
+
+def _snapshot_with(name: str) -> bytes:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        snapshot._add(archive, snapshot.META, json.dumps({"brand": name}).encode())
+    return buffer.getvalue()
+
+
+def test_a_worker_unpacks_each_snapshot_once_for_all_the_jobs_of_a_brand(
+        project: kit.Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    edition = next(e for e in kit.prepare(project, ["default"], ["fr"]) if e.where == GUIDE)
+    store = storage.FolderStorage(tmp_path / "storage")
+    digest = store.put_snapshot(snapshot.make(project, edition, edition.brand.printer))
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    monkeypatch.setattr(queue, "_settings", queue.WorkerSettings(
+        store, workers.Limits(120, 2000), unpacked))
+    extracted: list[Path] = []
+    original = snapshot.extract
+    monkeypatch.setattr(snapshot, "extract",
+                        lambda data, folder: extracted.append(folder) or original(data, folder))
+    poster = edition.guide.posters[0].id
+    for number, target in enumerate(["web", f"poster:{poster}"]):
+        request = queue.JobRequest(
+            brand="default", guide="reseaux-sociaux", lang="fr", printer=edition.brand.printer,
+            target=target, snapshot=digest, inputs=f"{number}" * 64,
+            tool=manifest.tool_version(), epoch="", seconds=120, memory_mb=2000)
+        assert queue.render_job(request.model_dump())["status"] == "built"
+        assert store.has_outputs(request.inputs)
+    assert len(extracted) == 1  # two jobs, one unpacking
+    assert store.get_outputs("1" * 64).files.keys() == {
+        f"poster-{poster}.pdf", f"poster-{poster}-screen.pdf"}
+    # unpacked whole, under its hash, read-only: no job changes what the next one reads
+    folder = unpacked / digest
+    assert [path.name for path in unpacked.iterdir()] == [digest]
+    assert all(not path.stat().st_mode & 0o222 for path in [folder, *folder.rglob("*")])
+
+
+def test_a_worker_keeps_a_bounded_number_of_snapshots_unpacked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queue, "KEEP_UNPACKED", 2)
+    store = storage.FolderStorage(tmp_path / "storage")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    digests = [store.put_snapshot(_snapshot_with(name)) for name in ("a", "b", "c")]
+    for digest in digests:
+        root, meta = queue._unpacked(store, unpacked, digest)
+        assert root == unpacked / digest and set(meta) == {"brand"}
+    assert sorted(path.name for path in unpacked.iterdir()) == sorted(digests[1:])
+    # a snapshot damaged in the storage is refused, and nothing is left unpacked for it
+    damaged = _snapshot_with("d")
+    digest = storage.sha256(damaged)
+    (tmp_path / "storage" / "snapshots" / f"{digest}.tar.gz").write_bytes(damaged[:-5])
+    with pytest.raises(storage.StorageError, match="does not match its hash"):
+        queue._unpacked(store, unpacked, digest)
+    assert sorted(path.name for path in unpacked.iterdir()) == sorted(digests[1:])
