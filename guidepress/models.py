@@ -373,6 +373,9 @@ class Labels(Model):
     purpose_booklet_office: Text
     purpose_poster_print: Text
     purpose_poster_screen: Text
+    purpose_picture_card: Text
+    purpose_picture_slide: Text
+    purpose_picture_banner: Text
     purpose_web: Text
     quote_open: Punctuation
     quote_close: Punctuation

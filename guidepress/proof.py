@@ -9,6 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pypdfium2
+from PIL import Image
 
 from guidepress import compare, pdf, render
 from guidepress.plan import Edition
@@ -41,6 +42,18 @@ def thumbnails(data: bytes, scale: float = THUMBNAIL_SCALE, limit: int = 24) -> 
         return urls
     finally:
         document.close()
+
+
+def picture_thumbnail(png: bytes, scale: float = THUMBNAIL_SCALE) -> str:
+    """A picture output (a card, a slide, a banner) at the size a PDF page of the same
+    CSS size gets from `thumbnails`, as a data: URL."""
+    with Image.open(BytesIO(png)) as image:
+        size = (max(1, round(image.width * scale * 0.75)),
+                max(1, round(image.height * scale * 0.75)))  # a CSS pixel is 0.75 pt
+        small = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    buffer = BytesIO()
+    small.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,7 @@ def _url(image: object) -> str | None:
 
 def items(brand_output: Path, wheres: list[str], report: Report) -> list[ProofItem]:
     """Every print output of a brand, guide by guide (`<guide>/<lang>` in `wheres`),
-    booklet pages first, then posters."""
+    booklet pages first, then posters and flyers; then the pictures."""
     found = []
     for path in _print_outputs(brand_output, wheres):
         data = path.read_bytes()
@@ -99,6 +112,11 @@ def items(brand_output: Path, wheres: list[str], report: Report) -> list[ProofIt
         findings = [f for f in report.findings if subject in f.subject]
         found.append(ProofItem(subject, pages, thumbnails(data, limit=24 if pages > 1 else 1),
                                findings))
+    for where in wheres:  # the pictures (cards, slides, banners), after the print outputs
+        for path in sorted((brand_output / where).glob("*.png")):
+            subject = path.relative_to(brand_output).as_posix()
+            found.append(ProofItem(subject, 1, [picture_thumbnail(path.read_bytes())],
+                                   [f for f in report.findings if subject in f.subject]))
     return found
 
 

@@ -127,7 +127,7 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
     print(_("preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)").format(port=port),
           flush=True)
     folders = [project.root / "content", project.root / "brands" / slug,
-               project.templates, project.root / "printers"]
+               project.templates, project.root / "printers", project.root / "formats"]
     try:
         preview.refresh(build_once(project, slug, langs, output, today, guides))
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):

@@ -71,7 +71,7 @@ def problems(project: Path, brand: str = "default", langs: list[str] | None = No
 
 def copy_project(destination: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
-    for name in ("content", "brands", "templates", "printers"):
+    for name in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, destination / name)
     return destination
 

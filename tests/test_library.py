@@ -300,7 +300,7 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A guide made by `new-guide`, built as it is for the default brand in both languages;
     the output folder holds files of the layout before guides, which must go."""
     project = tmp_path_factory.mktemp("starter")
-    for name in ("content", "brands", "templates", "printers"):
+    for name in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, project / name)
     assert cli.main(["new-guide", STARTER, "--title", "Premiers pas à l’hôpital",
                      "--project", str(project)]) == 0
