@@ -662,7 +662,10 @@ def _fitted(lay_out: Callable[[float], pdf.Rendered], known_scale: float | None,
     spilled = pdf.overflowing_field(rendered)
     key: tuple[str | int, ...] = ("posters", index)
     hint = _("shorten the headline or the points")
-    if spilled is None:  # nothing marked as a field went past the first page
+    if spilled is None and len(rendered.pages.pages) == 1:
+        # every field is on the sheet, but the sheet's bottom margin is pushed off it
+        where = _("its text runs into the sheet's bottom margin")
+    elif spilled is None:  # nothing marked as a field went past the first page
         where = _("what runs onto a second page is none of its fields (unknown cause)")
         hint = _("check the brand's templates and styles")
     elif spilled.name in _BRAND_FIELDS:

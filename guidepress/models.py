@@ -726,8 +726,8 @@ A3_VIEWING_DISTANCE_M = 3.0
 
 
 class FormatSize(Model):
-    width: Annotated[float, Field(gt=0, le=4000)]
-    height: Annotated[float, Field(gt=0, le=4000)]
+    width: Annotated[float, Field(ge=1, le=4000)]
+    height: Annotated[float, Field(ge=1, le=4000)]
     unit: Literal["mm", "px"]
 
 
