@@ -84,7 +84,8 @@ def _editions(brand_output: Path, files: dict[str, dict], lang: str) -> list[Lib
         guide, edition_lang = where.split("/")
         documents = [_document(brand_output, members, lang) for members in targets.values()]
         order = {"booklet": 0, "web": 1, "poster": 2}
-        documents.sort(key=lambda d: (order[d.kind], d.files[0].name))
+        # the A3 posters before the other formats (which carry their own label)
+        documents.sort(key=lambda d: (order[d.kind], d.kind_label is not None, d.files[0].name))
         editions.append(LibraryEdition(guide, edition_lang, documents))
     return editions
 

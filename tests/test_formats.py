@@ -203,7 +203,7 @@ def test_an_unknown_format_in_a_guide_suggests_close_names(scratch_project: Path
     edit(scratch_project / "content" / GUIDE / "guide.yaml", '"carte-carree"',
          '"carte-carre"')
     assert problems(scratch_project) == [
-        f"content/{GUIDE}/guide.yaml:11: formats (7th): there is no format \"carte-carre\"; "
+        f"content/{GUIDE}/guide.yaml:7: formats (7th): there is no format \"carte-carre\"; "
         'did you mean "carte-carree", "carte-paysage", "carte-portrait"? (the formats are '
         "booklet, web and the files of formats/)"]
 
@@ -211,7 +211,7 @@ def test_an_unknown_format_in_a_guide_suggests_close_names(scratch_project: Path
 def test_an_unknown_format_in_a_brand_lists_the_formats(scratch_project: Path) -> None:
     edit(scratch_project / "brands" / "default" / "brand.yaml", '"diapo"]', '"poster-xxl"]')
     assert problems(scratch_project) == [
-        "brands/default/brand.yaml:39: formats (6th): there is no format \"poster-xxl\"; "
+        "brands/default/brand.yaml:55: formats (6th): there is no format \"poster-xxl\"; "
         "the formats are: booklet, web, affiche-a1, affiche-a2, affiche-a3, bandeau-mail, "
         "carte-carree, carte-paysage, carte-portrait, diapo, flyer-a4"]
 
@@ -284,7 +284,7 @@ def test_the_french_messages_of_formats(scratch_project: Path) -> None:
     finally:
         i18n.set_language("en")
     assert found == [
-        f"content/{GUIDE}/guide.yaml:11: formats (10e): il n’y a pas de format « diapos » ; "
+        f"content/{GUIDE}/guide.yaml:7: formats (10e): il n’y a pas de format « diapos » ; "
         'vouliez-vous dire "diapo" ? (les formats sont booklet, web et les fichiers de '
         "formats/)"]
 
