@@ -345,7 +345,8 @@ def _check(project: kit.Project, slugs: list[str], args: argparse.Namespace,
     if not args.guide:
         kit.check_guides(project, sorted(set(validate.list_guides(project.root))
                                          - {e.guide.info.slug for e in editions}))
-    reports = kit.preflight_existing(editions, output, args.max_statistic_age, args.today)
+    reports = kit.preflight_existing(editions, output, args.max_statistic_age, args.today,
+                                     args.lang)
     for report in reports.values():
         print(report.text())
     return 1 if any(report.errors for report in reports.values()) else 0

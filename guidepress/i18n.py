@@ -15,6 +15,9 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 LANGUAGES = ("fr", "en")
@@ -65,6 +68,9 @@ class _State:
 
     lang = DEFAULT
     translations: gettext.NullTranslations | None = None
+    # A thread's own language for a while (`speaking`): the portal serves readers of
+    # several languages at once, each request in its thread.
+    thread = threading.local()
 
 
 def set_language(lang: str) -> None:
@@ -73,12 +79,28 @@ def set_language(lang: str) -> None:
     _State.translations = load(lang)
 
 
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak `lang` in this thread inside the block (and in workers it forks), whatever
+    other threads speak; the run's language is untouched."""
+    previous = getattr(_State.thread, "spoken", None)
+    _State.thread.spoken = (lang, load(lang))
+    try:
+        yield
+    finally:
+        _State.thread.spoken = previous
+
+
 def language() -> str:
-    """The interface language of this run."""
-    return _State.lang
+    """The interface language of this thread: its block's, else the run's."""
+    spoken = getattr(_State.thread, "spoken", None)
+    return spoken[0] if spoken else _State.lang
 
 
 def _current() -> gettext.NullTranslations:
+    spoken = getattr(_State.thread, "spoken", None)
+    if spoken:
+        return spoken[1]
     if _State.translations is None:
         # Library use without the command line: pick the language the same way, once.
         set_language(choose(None))
@@ -115,6 +137,19 @@ def ordinal(position: int, list_key: str = "") -> str:
     if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
+
+
+def language_names(codes: list[str]) -> str:
+    """Languages named in the interface language: "anglais, allemand" / "English, German"."""
+    import babel  # not at the top: `build.py` must start (and explain) without the packages
+
+    names = []
+    for code in codes:
+        try:
+            names.append(babel.Locale.parse(code).get_display_name(language()) or code)
+        except (ValueError, babel.UnknownLocaleError):
+            names.append(code)
+    return ", ".join(names)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

@@ -207,8 +207,8 @@ def build(project: Project, slugs: list[str], langs: list[str] | None, output: P
     editions, problems = _prepare_each(project, slugs, langs, printer, guides, draft)
     targets = plan(editions)
     outcome = Outcome(targets=len(targets), problems=problems)
-    brands = {slug: publish.BrandBuild(report)
-              for slug, report in brand_reports(editions, max_statistic_age, today).items()}
+    reports = brand_reports(editions, max_statistic_age, today, langs)
+    brands = {slug: publish.BrandBuild(report) for slug, report in reports.items()}
     for edition in editions:
         brands[edition.brand.slug].editions.append(edition)
     to_render = _skip_up_to_date(project, targets, output, brands, force, outcome, on_progress)
@@ -231,10 +231,11 @@ def _skip_up_to_date(project: Project, targets: list[Target], output: Path,
     """Keep the files of targets whose inputs did not change; return the others."""
     manifests = {slug: manifest.load(output / slug) for slug in brands}
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    digests = manifest.Digests()
     to_render = []
     for target in targets:
         slug, where = target.edition.brand.slug, target.edition.where
-        inputs = manifest.inputs_hash(project.templates, target, epoch)
+        inputs = manifest.inputs_hash(project.templates, target, epoch, digests)
         if not force and manifest.up_to_date(manifests[slug], output / slug, where, target,
                                              inputs):
             outcome.skipped += 1
@@ -368,23 +369,30 @@ def _proof_sheet(project: Project, brand: publish.BrandBuild, folder: Path,
             library.INDEX: library.index_page(kit_tools[0], edition, folder, entries)}
 
 
-def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date
-                  ) -> dict[str, preflight.Report]:
-    """Start one preflight report per brand with the checks that need no PDF."""
+def brand_reports(editions: list[Edition], max_statistic_age: int, today: datetime.date,
+                  langs: list[str] | None = None) -> dict[str, preflight.Report]:
+    """Start one preflight report per brand with the checks that need no PDF (`langs`:
+    the languages asked for, else each brand's own)."""
     reports: dict[str, preflight.Report] = {}
+    guides: set[tuple[str, str]] = set()
     for edition in editions:
-        slug = edition.brand.slug
+        slug, info = edition.brand.slug, edition.guide.info
         if slug not in reports:
             reports[slug] = preflight.Report(slug)
             preflight.check_brand(edition.brand, reports[slug])
+        if (slug, info.slug) not in guides:
+            guides.add((slug, info.slug))
+            preflight.check_languages(edition.brand, info, langs or edition.brand.languages,
+                                      reports[slug])
         preflight.check_statistics(edition.guide, reports[slug], max_statistic_age, today)
     return reports
 
 
 def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int,
-                       today: datetime.date) -> dict[str, preflight.Report]:
+                       today: datetime.date, langs: list[str] | None = None
+                       ) -> dict[str, preflight.Report]:
     """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
-    reports = brand_reports(editions, max_statistic_age, today)
+    reports = brand_reports(editions, max_statistic_age, today, langs)
     for edition in editions:
         folder = output / edition.brand.slug / edition.where
         for path in sorted(folder.glob("*.pdf")):

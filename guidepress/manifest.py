@@ -22,37 +22,46 @@ from guidepress.plan import Target
 MANIFEST = "manifest.json"
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=1)  # the code this process runs: it changes only with a new process
 def tool_version() -> str:
     """The versions that shape the output: ours (with a digest of our code) and the
     libraries'. The digest makes a change to guidepress itself rebuild everything."""
-    code = _tree_digest(Path(__file__).parent, "*.py")[:12]
+    code = Digests().tree(Path(__file__).parent, "*.py")[:12]
     return "; ".join([f"guidepress {version('guidepress')}+{code}"] +
                      [f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pypdf",
                                                              "pillow", "segno")])
 
 
-@lru_cache(maxsize=512)
-def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+def file_digest(path: Path) -> str:
+    """sha256 of a file."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file, remembered while its size and modification time stay the same."""
-    stat = path.stat()
-    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+class Digests:
+    """sha256 of the input files, each read once per build: the templates and fonts that
+    every target shares are not hashed again for each target. One instance lives for one
+    build, so a file changed between two builds (under `watch`) is read again."""
+
+    def __init__(self) -> None:
+        self._files: dict[Path, str] = {}
+
+    def file(self, path: Path) -> str:
+        if path not in self._files:
+            self._files[path] = file_digest(path)
+        return self._files[path]
+
+    def tree(self, folder: Path, pattern: str = "*") -> str:
+        """One digest of every file under `folder` matching `pattern`, with its name."""
+        digest = hashlib.sha256()
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
+                digest.update(f"{path.relative_to(folder)}\0{self.file(path)}\0".encode())
+        return digest.hexdigest()
 
 
-def _tree_digest(folder: Path, pattern: str = "*") -> str:
-    digest = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
-            digest.update(f"{path.relative_to(folder)}\0{file_digest(path)}\0".encode())
-    return digest.hexdigest()
-
-
-def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
-    """Hash everything a target's files depend on: models, templates, assets, tool versions."""
+def inputs_hash(templates: Path, target: Target, epoch: str, digests: Digests) -> str:
+    """Hash everything a target's files depend on: models, templates, assets, tool versions
+    (`digests`: the files already read in this build)."""
     edition = target.edition
     brand, guide, ticket = edition.brand, edition.guide, edition.ticket
     digest = hashlib.sha256()
@@ -61,10 +70,10 @@ def inputs_hash(templates: Path, target: Target, epoch: str) -> str:
     places = [brand.folder, brand.logo.file, ticket.icc_profile, *fonts]
     parts = [tool_version(), epoch, _portable(brand, places), _portable(ticket, places),
              *(["draft"] if edition.draft else []),
-             _tree_digest(templates), _tree_digest(brand.folder / "templates"),
-             _tree_digest(guide.info.folder / "templates"),
-             file_digest(brand.logo.file), file_digest(ticket.icc_profile)]
-    parts += [file_digest(path) for path in fonts]
+             digests.tree(templates), digests.tree(brand.folder / "templates"),
+             digests.tree(guide.info.folder / "templates"),
+             digests.file(brand.logo.file), digests.file(ticket.icc_profile)]
+    parts += [digests.file(path) for path in fonts]
     # the guide's folder is left out, like the brand's: its templates are hashed above
     whole_guide = guide.model_dump_json(exclude={"posters": True, "info": {"folder"}})
     if target.web:

@@ -130,8 +130,8 @@ def impose(pdf: bytes) -> bytes:
             side.Resources = pikepdf.Dictionary(XObject=names)
             side.Contents = imposed.make_stream("\n".join(drawing).encode())
         for key in ("/Title", "/Author", "/CreationDate", "/ModDate"):
-            if key in source.docinfo:
-                imposed.docinfo[key] = source.docinfo[key]
+            if key in source.docinfo:  # as text: older pikepdf refuses another file's objects
+                imposed.docinfo[key] = pikepdf.String(str(source.docinfo[key]))
         output = BytesIO()
         imposed.save(output, deterministic_id=True)  # the same pages give the same bytes
         return output.getvalue()

@@ -18,9 +18,10 @@ import pikepdf
 from PIL import Image, ImageMath
 
 from guidepress import inks, post
-from guidepress.i18n import _, ngettext
+from guidepress.i18n import _, language_names, ngettext
 from guidepress.load import format_key
-from guidepress.models import CONTRAST_PAIRS, Brand, Guide, PrinterTicket, Section, Statistic
+from guidepress.models import (CONTRAST_PAIRS, Brand, Guide, GuideInfo, PrinterTicket, Section,
+                               Statistic)
 from guidepress.pdf import Placement
 from guidepress.problems import RenderError
 
@@ -84,6 +85,19 @@ def check_brand(brand: Brand, report: Report) -> None:
                                     use=_(pair.use))))
     report.checked.append(_("contrast of {count} colour pairs (WCAG AA 4.5:1)").format(
         count=len(CONTRAST_PAIRS)))
+
+
+def check_languages(brand: Brand, info: GuideInfo, langs: list[str], report: Report) -> None:
+    """Say when the establishment builds a language (of `langs`, those of the run) that the
+    guide is not written in: that edition is left out, and the officer should know it
+    rather than find it missing."""
+    missing = [lang for lang in langs if lang not in info.languages]
+    if missing:
+        report.findings.append(Finding(
+            "warning", f"content/{info.slug}/guide.yaml languages",
+            _("this guide is written in {written} only: the establishment also publishes in "
+              "{missing}, but gets no {missing} edition of this guide").format(
+                written=language_names(info.languages), missing=language_names(missing))))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -126,3 +127,21 @@ def test_one_bad_brand_among_many_fails_alone(scratch_project: Path,
     assert "brands not published 1" in captured.out
     assert (scratch_project / "output/default/reseaux-sociaux/fr/guide-print.pdf").exists()
     assert not (scratch_project / "output/gh-port-lumiere").exists()
+
+
+def test_a_file_changed_with_the_same_size_and_time_is_seen(scratch_project: Path) -> None:
+    """Digests live for one build: a logo rewritten with the same size and modification
+    time (a coarse file system, a restored backup) changes the inputs of the next build.
+    The old module-level cache, keyed by size and time, kept the first digest."""
+    from guidepress import manifest
+
+    project = kit.Project(scratch_project)
+    target = plan.plan(kit.prepare(project, ["default"], ["fr"], guides=["photos-videos"]))[0]
+    before = manifest.inputs_hash(project.templates, target, "", manifest.Digests())
+    logo = target.edition.brand.logo.file
+    stat, text = logo.stat(), logo.read_text(encoding="utf-8")
+    changed = text.replace("#FFFFFF", "#FFFFFE", 1)
+    assert changed != text and len(changed) == len(text)
+    logo.write_text(changed, encoding="utf-8")
+    os.utime(logo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert manifest.inputs_hash(project.templates, target, "", manifest.Digests()) != before

@@ -68,8 +68,8 @@ def test_draft_changes_the_inputs_hash_and_travels_in_queue_jobs(project: kit.Pr
     final = plan([edition])[0]
     draft = plan([dataclasses.replace(edition, draft=True)])[0]
     # a rebuild after approval renders again instead of reusing the draft's files
-    assert (manifest.inputs_hash(project.templates, final, "")
-            != manifest.inputs_hash(project.templates, draft, ""))
+    assert (manifest.inputs_hash(project.templates, final, "", manifest.Digests())
+            != manifest.inputs_hash(project.templates, draft, "", manifest.Digests()))
     assert queue.JobRequest.model_fields["draft"].default is False
 
 

@@ -170,13 +170,13 @@ def test_formats_are_in_the_snapshot_and_the_inputs_hash(project: kit.Project,
     targets = {target.label.rsplit(" ", 2)[-2] + ":" + target.label.rsplit(" ", 1)[-1]:
                target for target in plan([edition]) if target.poster_index == 0}
     scratch = kit.Project(scratch_project)
-    before = {key: manifest.inputs_hash(scratch.templates, target, "")
+    before = {key: manifest.inputs_hash(scratch.templates, target, "", manifest.Digests())
               for key, target in targets.items()}
     edit(scratch_project / "formats" / "affiche-a2.yaml", "viewing_distance_m: 4",
          "viewing_distance_m: 5")
     (changed, *_rest) = kit.prepare(scratch, ["gh-port-lumiere"], ["fr"], guides=[GUIDE])
     after = {target.label.rsplit(" ", 2)[-2] + ":" + target.label.rsplit(" ", 1)[-1]:
-             manifest.inputs_hash(scratch.templates, target, "")
+             manifest.inputs_hash(scratch.templates, target, "", manifest.Digests())
              for target in plan([changed]) if target.poster_index == 0}
     assert before["affiche-a2:accord"] != after["affiche-a2:accord"]
     assert before["poster:accord"] == after["poster:accord"]

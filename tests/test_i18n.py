@@ -354,3 +354,29 @@ def test_a_logo_that_is_not_what_its_name_says_in_french(
         "1 problème dans les fichiers ; rien n’a été écrit :\n"
         f"  {BRAND}:5: logo.file: « logo.png » n’est pas vraiment un fichier PNG (son contenu "
         "ne correspond pas à son nom)\n"))
+
+
+def test_two_readers_at_once_each_read_their_own_language() -> None:
+    """The portal's threaded server answers a French and an English reader at the same
+    time: each request's thread speaks its reader's language, and the run's language is
+    left as it was (set_language for the whole process made the last request win)."""
+    import threading
+
+    from portal.core.language import engine_speaking
+
+    inside = threading.Barrier(2)
+    heard: dict[str, tuple[str, str]] = {}
+
+    def reader(lang: str) -> None:
+        with engine_speaking(lang):
+            inside.wait(timeout=10)  # both are inside their block now
+            heard[lang] = (i18n.language(), i18n._("No problem found."))
+            inside.wait(timeout=10)
+
+    threads = [threading.Thread(target=reader, args=(lang,)) for lang in ("fr", "en")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert heard == {"fr": ("fr", "Aucun problème trouvé."), "en": ("en", "No problem found.")}
+    assert i18n.language() == "en"  # the tests' own language (conftest), untouched

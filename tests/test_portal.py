@@ -362,11 +362,52 @@ def _png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-def test_paths_never_come_from_requests() -> None:
-    """No view opens a path made from a request's text: ids and fixed names only."""
-    source = (Path(views.__file__)).read_text(encoding="utf-8")
-    assert "request.GET" not in source.split("def central")[0]
-    assert "request.POST.get" not in source.replace('request.POST.get("guide", "")', "")
+# Set while a test watches the files the portal opens (audit hooks cannot be removed).
+_OPENED: list[tuple[str, str]] | None = None
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], (str, bytes, Path)):
+        _OPENED.append((os.fsdecode(args[0]), str(args[1] or "r")))
+
+
+sys.addaudithook(_record_open)
+
+
+def test_paths_never_come_from_requests(site, submitted) -> None:
+    """Hostile names and URLs (a logo uploaded as "../../../etc/evil.svg", traversal in
+    picture and download URLs) make the portal open or write no file outside its data
+    folder, the project and the installed libraries; the logo is stored as logo.svg."""
+    global _OPENED
+    editor = client("a-editor")
+    values = form_values(editor)
+    svg = (ROOT / "brands/default/logo.svg").read_bytes()
+    build = done_kit(site.a)
+    _OPENED = []
+    try:
+        response = editor.post("/brand/", {**values,
+                                           "logo": _upload("../../../etc/evil.svg", svg)})
+        assert response.status_code == 302, response.context["form"].errors
+        for url in (f"/builds/{build.pk}/..%2F..%2F..%2Fetc%2Fpasswd",
+                    f"/builds/{build.pk}/%2Fetc%2Fpasswd", "/downloads/-1/",
+                    "/downloads/..%2Fmanifest.json/", f"/proof/{build.pk}/page-..%2F1.png",
+                    "/brand/?logo=/etc/passwd"):
+            assert editor.get(url).status_code in (200, 404), url
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    allowed = [Path(portal_env.DATA).resolve(), ROOT.resolve(), Path(sys.prefix).resolve(),
+               Path(sys.base_prefix).resolve(), Path("/usr"), Path("/etc/ssl")]
+    outside = {path for path, _mode in opened
+               if not any(Path(os.path.realpath(path)).is_relative_to(root)
+                          for root in allowed)}
+    assert outside == set(), outside
+    written = {path for path, mode in opened if set(mode) & set("wax+")}
+    assert written and all(Path(os.path.realpath(p)).is_relative_to(
+        Path(portal_env.DATA).resolve()) for p in written), written
+    brand, problems = brands.load(site.a)
+    assert problems == [] and brand.logo.file.name == "logo.svg"
+    assert not any("evil" in path for path, _mode in opened)
 
 
 def test_the_engine_speaks_the_readers_language_only_during_the_request(site) -> None:

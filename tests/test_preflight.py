@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,37 @@ def test_total_ink_is_measured_inside_the_bleed_box() -> None:
     light = weasyprint.HTML(string="<style>" + css.replace("BLEED", "device-cmyk(0.5 0.5 0 0)")
                             + "</style><div></div>").write_pdf()
     assert preflight.total_ink(light) == pytest.approx(100, abs=1)
+
+
+def test_a_language_the_guide_lacks_is_named_in_the_report(tmp_path: Path) -> None:
+    """The default brand publishes in French and English; a guide written in French only
+    gets a French edition, and the report says the English one is missing, in the
+    interface's words (it said nothing before)."""
+    from conftest import copy_project, edit
+    from guidepress import i18n, kit
+
+    project = copy_project(tmp_path)
+    edit(project / "content/photos-videos/guide.yaml", 'languages: ["fr", "en"]',
+         'languages: ["fr"]')
+    shutil.rmtree(project / "content/photos-videos/en")
+    editions = kit.prepare(kit.Project(project), ["default"], None)
+    assert sorted(e.where for e in editions) == ["photos-videos/fr", "reseaux-sociaux/en",
+                                                 "reseaux-sociaux/fr"]
+    today = datetime.date(2026, 11, 29)
+    warnings = [str(f) for f in kit.brand_reports(editions, 5, today)["default"].findings
+                if f.subject.endswith("guide.yaml languages")]
+    assert warnings == ["WARNING content/photos-videos/guide.yaml languages: this guide is "
+                        "written in French only: the establishment also publishes in English, "
+                        "but gets no English edition of this guide"]
+    # asked for French alone, nothing is missing
+    assert not [f for f in kit.brand_reports(editions, 5, today, ["fr"])["default"].findings
+                if f.subject.endswith("languages")]
+    i18n.set_language("fr")
+    try:
+        french = [str(f) for f in kit.brand_reports(editions, 5, today)["default"].findings
+                  if f.subject.endswith("guide.yaml languages")]
+    finally:
+        i18n.set_language("en")
+    assert french == ["ATTENTION content/photos-videos/guide.yaml languages: ce guide "
+                      "n’existe qu’en français : l’établissement publie aussi en anglais, mais "
+                      "n’aura pas d’édition de ce guide en anglais"]

@@ -190,7 +190,7 @@ def test_crop_marks_are_drawn_in_registration_outside_the_bleed(built: Path) -> 
         with pikepdf.open(path) as document:
             for page in document.pages:
                 space = page.Resources.ColorSpace["/GPRegistration"]
-                assert [str(v) for v in space[:3]] == ["/Separation", "/All", "/DeviceCMYK"]
+                assert [str(space[i]) for i in range(3)] == ["/Separation", "/All", "/DeviceCMYK"]
                 assert list(space[3].C1) == [1, 1, 1, 1]
                 ops = list(operations(page.obj))
                 # nothing in the print PDF is drawn in RGB: not the marks, not the logo

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pdfplumber
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -147,6 +148,13 @@ def test_office_pdf_folds_into_the_booklet(built: Path, brand: str, guide: str) 
     folios = [text.split()[-1] for text in reading if text.split()[-1].isdigit()]
     assert [int(f) for f in folios] == sorted(int(f) for f in folios)
     assert len(folios) >= len(pages) - 2  # the covers carry no folio
+    # the office copy keeps the booklet's title and dates (accented French titles included)
+    keys = ("/Title", "/CreationDate", "/ModDate")
+    with pikepdf.open(built / brand / guide / "fr/guide-screen.pdf") as screen_pdf, \
+            pikepdf.open(built / brand / guide / "fr/guide-office.pdf") as office_pdf:
+        office_info = [str(office_pdf.docinfo[key]) for key in keys]
+        assert office_info == [str(screen_pdf.docinfo[key]) for key in keys]
+    assert "Les réseaux sociaux" in office_info[0] or guide != "reseaux-sociaux"
 
 
 def _words(page) -> str:

@@ -1,7 +1,8 @@
 """The engine's messages in the reader's language, for one request or one job.
 
-The engine chooses its language once per process (`guidepress.i18n`); the portal sets it
-for the time of a request or a job, then gives the process back its own choice.
+The engine chooses its language once per process (`guidepress.i18n`); the portal has it
+speak the reader's language in the request's (or job's) thread only, so that two readers
+served at the same time by a threaded server each read their own.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ def of_request(request: HttpRequest) -> str:
 
 @contextmanager
 def engine_speaking(lang: str) -> Iterator[None]:
-    """Have the engine speak `lang` inside the block."""
-    i18n.set_language(lang if lang in i18n.LANGUAGES else i18n.DEFAULT)
-    try:
+    """Have the engine speak `lang` inside the block, in this thread."""
+    with i18n.speaking(lang if lang in i18n.LANGUAGES else i18n.DEFAULT):
         yield
-    finally:
-        i18n.set_language(i18n.choose(None))
