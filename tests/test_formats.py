@@ -7,6 +7,7 @@ scratch copies, one target at a time.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import tarfile
@@ -317,3 +318,18 @@ def test_posters_still_means_the_a3_poster_in_a_guide() -> None:
     from guidepress.models import BrandFile, GuideFile
     assert GuideFile.model_validate(info).formats == ["booklet", "affiche-a3", "web"]
     assert BrandFile.model_fields["formats"].default == ["booklet", "affiche-a3", "web"]
+
+
+def test_the_watch_preview_shows_pictures_too(built: Path, tmp_path: Path) -> None:
+    from guidepress import watch
+    folder = tmp_path / GUIDE / "fr"
+    folder.mkdir(parents=True)
+    for name in ("diapo-accord.png", "flyer-a4-accord.pdf"):
+        (folder / name).write_bytes((built / "default" / GUIDE / "fr" / name).read_bytes())
+    preview = watch.Preview(tmp_path)
+    preview.refresh(None)
+    assert sorted(preview.thumbnails) == [f"{GUIDE}/fr/diapo-accord.png",
+                                          f"{GUIDE}/fr/flyer-a4-accord.pdf"]
+    with Image.open(BytesIO(base64.b64decode(
+            preview.thumbnails[f"{GUIDE}/fr/diapo-accord.png"].split(",", 1)[1]))) as image:
+        assert image.size == (432, 243)  # 1920 × 1080 px, as a page of that CSS size at 0.3
