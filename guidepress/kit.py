@@ -541,8 +541,9 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
              fetcher: pdf.ProjectFetcher, base: Path
              ) -> tuple[pdf.Rendered, render.BookletBreaks]:
     """The booklet padded to a multiple of 4 pages (saddle stitching needs it), and the
-    breaks chosen for it: parts opening low on a page move to the next while pages are to
-    spare, then note pages (never blank pages) make up the rest.
+    breaks chosen for it: when a page of text is left under THIN_PAGE and pages are to
+    spare, one part opening low on a page may move to the next; note pages (never blank
+    pages) make up the rest.
 
     Each layout has the most note pages it can need, and those it does not need are left
     out of the laid-out pages: the notes come after every part, so no page before them
@@ -559,20 +560,15 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
     parts: frozenset[str] = frozenset()
     padded, pages = lay_out(parts)
     target = -(-pages // 4) * 4
-    tried: set[str] = set()
     thin = _thin_pages(padded)
-    while pages < target:
-        low = [o for o in pdf.part_openings(padded)
-               if o.depth >= LOW_OPENING and o.part_id not in tried]
-        if not low:
-            break
-        deepest = max(low, key=lambda opening: opening.depth).part_id
-        tried.add(deepest)
-        candidate, candidate_pages = lay_out(parts | {deepest})
+    # Notes make up the spare pages as well as text would: a move is tried only to mend a
+    # page of text left under THIN_PAGE, and it costs a layout
+    move = _move_worth_trying(padded) if pages < target and thin else None
+    if move is not None:  # one layout more, at most
+        candidate, candidate_pages = lay_out(frozenset({move}))
         # kept if it needs no more paper and leaves no more page half empty
         if candidate_pages <= target and _thin_pages(candidate) <= thin:
-            parts, padded, pages, thin = (parts | {deepest}, candidate, candidate_pages,
-                                          _thin_pages(candidate))
+            parts, padded, pages = frozenset({move}), candidate, candidate_pages
     breaks = render.BookletBreaks(target - pages, parts)
     notes = pdf.pages_showing(padded, "notes")
     first = notes[0] if notes else 0
@@ -590,6 +586,40 @@ def _booklet(env, guide: Guide, brand: Brand, profile: render.Profile,
                           .format(where=f"{brand.slug}/{guide.info.slug}/{guide.lang}",
                                   pages=pages))
     return rendered, breaks
+
+
+def _move_worth_trying(padded: pdf.Rendered) -> str | None:
+    """The part opening low on a page that is worth starting on the next page, judged
+    from the laid-out booklet: the lowest whose move is predicted to leave no page under
+    THIN_PAGE, or None.
+
+    Moving a part pushes what follows down by the rest of its page; that push is taken up
+    by the room left at the foot of a page whose next page opens with a part at its top,
+    and what is left of it flows onto the last page of text, or past it onto a new page,
+    which must then be filled at least THIN_PAGE.
+    """
+    fills = pdf.page_fills(padded)
+    openings = pdf.part_openings(padded)
+    at_top = {o.page - 1 for o in openings if o.depth < TOP_OPENING}  # page indexes
+    notes = pdf.pages_showing(padded, "notes")
+    if not notes:
+        return None
+    last = notes[0] - 1  # the last page of text
+    for opening in sorted(openings, key=lambda o: -o.depth):
+        if opening.depth < LOW_OPENING:
+            break
+        push = 1 - opening.depth
+        for index in range(opening.page - 1, last):
+            if index + 1 in at_top:
+                push -= max(1 - fills[index], 0.0)
+        spill = fills[last] + max(push, 0.0) - 1
+        if spill <= 0 or spill >= THIN_PAGE:
+            return opening.part_id
+    return None
+
+
+# A part opening this high on its page (0 top, 1 foot) opens at the top of the text area
+TOP_OPENING = 0.1
 
 
 def _notes_can_go(padded: pdf.Rendered, first_notes: int) -> bool:
@@ -696,24 +726,61 @@ def _fitted(lay_out: Callable[[float], pdf.Rendered], known_scale: float | None,
 
 def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]
                        ) -> tuple[pdf.Rendered, float]:
-    """The poster at the largest type scale that fits its sheet, and that scale, found by
-    bisection.
+    """The poster at the largest type scale of `_SCALES` that fits its sheet, and that
+    scale, in as few layouts as the measure allows (usually one or two).
 
-    A short message then fills the sheet, with no dead band; if even the smallest scale
-    does not fit, that layout is returned for the caller to report.
+    The poster is laid out at POSTER_SCALE; its message is measured (`pdf.message_room`)
+    to predict the largest scale whose message fits, and the poster is laid out there. A
+    layout that fits is kept; one that does not bounds the search and is measured in turn.
+    The scales are the points a bisection between the bounds would try, so a short message
+    still fills its sheet; a poster whose message cannot be measured (a brand's own
+    template), or a third miss, is bisected. If even the smallest scale does not fit, that
+    layout is returned for the caller to report.
     """
-    rendered = lay_out(render.POSTER_SCALE)
-    low, high = render.POSTER_SCALE, render.POSTER_SCALE_MAX
-    if not pdf.fits_one_page(rendered):
-        low, high = render.POSTER_SCALE_MIN, render.POSTER_SCALE
-        rendered = lay_out(low)
-        if not pdf.fits_one_page(rendered):
-            return rendered, low
-    for _step in range(3):  # to within 0.07 of the largest
-        middle = round((low + high) / 2, 3)
-        candidate = lay_out(middle)
-        if pdf.fits_one_page(candidate):
-            low, rendered = middle, candidate
+    low, high = -1, len(_SCALES)  # the largest scale known to fit, the smallest known not to
+    kept: pdf.Rendered | None = None
+    index, predicted = _SCALES.index(render.POSTER_SCALE), False
+    for attempt in range(len(_SCALES)):
+        rendered = lay_out(_SCALES[index])
+        if pdf.fits_one_page(rendered):
+            low, kept = index, rendered
+            if predicted:  # the measure predicted the scale above it not to fit
+                break
         else:
-            high = middle
-    return rendered, low
+            high = index
+        if high - low <= 1:
+            break
+        room = pdf.message_room(rendered) if attempt < 2 else None
+        predicted = room is not None
+        index = _predicted(room, _SCALES[index], low, high) if room else (low + high + 1) // 2
+        if index == low:  # nothing above the layout kept is predicted to fit
+            break
+    if kept is None:
+        return rendered, _SCALES[0]
+    return kept, _SCALES[low]
+
+
+def _predicted(room: pdf.Room, scale: float, low: int, high: int) -> int:
+    """The largest scale between `low` (excluded unless it is known to fit) and `high`
+    (excluded) whose message `room` predicts to fit; the smallest scale if none is and
+    none is known to fit yet."""
+    for index in range(high - 1, low, -1):
+        if room.needed(_SCALES[index] / scale) <= room.available:
+            return index
+    return max(low, 0)
+
+
+def _bisection_points(low: float, high: float, steps: int = 3) -> list[float]:
+    """The scales a bisection from `low` towards `high` can try in `steps` steps."""
+    if not steps:
+        return []
+    middle = round((low + high) / 2, 3)
+    return ([middle] + _bisection_points(low, middle, steps - 1)
+            + _bisection_points(middle, high, steps - 1))
+
+
+# The type scales a poster may take: POSTER_SCALE, and the points of a three-step bisection
+# below it (down to POSTER_SCALE_MIN) and above it (short of POSTER_SCALE_MAX)
+_SCALES = sorted({render.POSTER_SCALE_MIN, render.POSTER_SCALE,
+                  *_bisection_points(render.POSTER_SCALE_MIN, render.POSTER_SCALE),
+                  *_bisection_points(render.POSTER_SCALE, render.POSTER_SCALE_MAX)})

@@ -1,0 +1,175 @@
+"""A cheaper kit (issue 14, point 6): posters fitted from a measured layout, the booklet's
+search bounded. Layouts are counted (pdf.lay_out wrapped), never timed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from guidepress import kit, pdf, render
+from tests.conftest import ROOT
+
+
+def _bisected(lay_out: Callable[[float], pdf.Rendered]) -> float:
+    """The scale the kit's former search found: a bisection over the type scale."""
+    low, high = render.POSTER_SCALE, render.POSTER_SCALE_MAX
+    if not pdf.fits_one_page(lay_out(low)):
+        low, high = render.POSTER_SCALE_MIN, render.POSTER_SCALE
+    for _step in range(3):
+        middle = round((low + high) / 2, 3)
+        low, high = (middle, high) if pdf.fits_one_page(lay_out(middle)) else (low, middle)
+    return low
+
+
+@pytest.fixture(scope="module")
+def fitted(project: kit.Project) -> list[tuple[str, float, int, int, float]]:
+    """For each poster of the French social-networks kit: its id, the print scale, the
+    layouts of its print and screen copies, and the scale a bisection finds."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, screen = kit.tools(project, edition)
+    guide, brand = edition.guide, edition.brand
+    found = []
+    with pytest.MonkeyPatch.context() as patch:
+        layouts: list[float] = []
+        real = pdf.lay_out
+        patch.setattr(pdf, "lay_out", lambda *a, **k: layouts.append(1) or real(*a, **k))
+        for index, poster in enumerate(guide.posters):
+            layouts.clear()
+            printed, scale = kit._poster(env, guide, brand, poster, index, printing, fetcher,
+                                         ROOT)
+            for_print = len(layouts)
+            layouts.clear()
+            on_screen, screen_scale = kit._poster(env, guide, brand, poster, index, screen,
+                                                  fetcher, ROOT, scale)
+            assert screen_scale == scale and pdf.fits_one_page(on_screen)
+            assert pdf.fits_one_page(printed)
+            assert f"--gp-poster-scale: {scale:.2f}" in printed.document.html
+            bisected = _bisected(lambda s, p=poster: real(
+                render.render_poster(env, guide, brand, p, printing, s), fetcher, ROOT))
+            found.append((poster.id, scale, for_print, len(layouts), bisected))
+    return found
+
+
+def test_a_poster_is_laid_out_at_most_three_times_for_print_and_once_for_screen(fitted
+                                                                                ) -> None:
+    """The former search laid each print poster out 4 or 5 times (46 layouts for the 8
+    posters of this kit, print and screen): a layout at scale 1, then one at the scale its
+    measure predicts, and a third only when that prediction did not fit."""
+    assert all(screen == 1 for _id, _s, _print, screen, _b in fitted), fitted
+    assert all(1 <= printed <= 3 for _id, _s, printed, _screen, _b in fitted), fitted
+    print_layouts = sum(printed for _id, _s, printed, _screen, _b in fitted)
+    assert print_layouts <= 2.5 * len(fitted), fitted  # 18 for the 8 posters
+
+
+def test_the_predicted_scale_is_the_one_a_bisection_finds(fitted) -> None:
+    """The scales are the bisection's points, and the measure finds the same one: the
+    posters, their snapshots and their PDFs are unchanged."""
+    assert [(i, scale) for i, scale, *_ in fitted] == [(i, b) for i, *_, b in fitted]
+    assert all(scale in kit._SCALES for _id, scale, *_ in fitted)
+
+
+def test_the_scales_are_the_points_of_the_former_bisection() -> None:
+    assert kit._SCALES == [0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95, 0.975,
+                           1.0, 1.043, 1.087, 1.131, 1.175, 1.219, 1.263, 1.306]
+
+
+def test_the_measure_of_a_poster_is_its_message_and_the_room_around_it(project: kit.Project
+                                                                        ) -> None:
+    """At scale 1 the prediction is the laid-out height of the message's content; the room
+    is the sheet less its padding, the header and the footer, on one page or two."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    rooms = {}
+    for poster in edition.guide.posters:
+        rendered = pdf.lay_out(render.render_poster(env, edition.guide, edition.brand,
+                                                    poster, printing), fetcher, ROOT)
+        room = pdf.message_room(rendered)
+        assert room is not None
+        rooms[poster.id] = (room, len(rendered.pages.pages))
+        if len(rendered.pages.pages) == 1:
+            page = rendered.pages.pages[0]._page_box
+            message, _sheet = pdf._growing(page)
+            content = [c for c in message.children if c.element is not None]
+            height = (max(c.position_y + c.margin_height() for c in content)
+                      - min(c.position_y for c in content))
+            assert room.needed(1.0) == pytest.approx(height, abs=0.5), poster.id
+    # the statistic poster runs onto two pages at scale 1, the secret poster does not;
+    # both have the contact footer: the same room
+    assert rooms["tous-en-ligne"][1] == 2 and rooms["secret"][1] == 1
+    assert rooms["tous-en-ligne"][0].available == pytest.approx(
+        rooms["secret"][0].available, abs=0.5)
+    # larger type needs more height, smaller less
+    room = rooms["secret"][0]
+    assert room.needed(0.9) < room.needed(1.0) < room.needed(1.1)
+
+
+def test_a_poster_template_without_a_growing_message_is_bisected(project: kit.Project
+                                                                  ) -> None:
+    """A brand's own template may have no flex box that grows: no measure, and the
+    former bisection, with the same result."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    poster = edition.guide.posters[0]
+    layouts: list[float] = []
+
+    def lay_out(scale: float) -> pdf.Rendered:
+        layouts.append(scale)
+        document = render.render_poster(env, edition.guide, edition.brand, poster, printing,
+                                        scale)
+        html = document.html.replace("flex: 1 1 auto;", "flex: 0 1 auto;", 1)
+        return pdf.lay_out(render.Document(document.name, html, document.kind), fetcher,
+                           ROOT)
+
+    first = lay_out(1.0)
+    assert pdf.message_room(first) is None
+    layouts.clear()
+    _rendered, scale = kit._largest_that_fits(lay_out)
+    assert scale == _bisected(lay_out)
+    assert len(layouts) >= 4  # 1, then a bisection of the 8 points above it
+
+
+# --- the booklet: one part move tried, at most ---------------------------------------------
+
+@pytest.mark.parametrize("lang, layouts, moved", [("fr", 1, set()), ("en", 2, {"carte"})])
+def test_the_booklet_tries_one_part_move_at_most(project: kit.Project, lang: str,
+                                                 layouts: int, moved: set[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search tried every part opening low on a page, one layout each: 3 layouts for
+    the French booklet (both moves refused), 6 for the English one. Now the French one,
+    with no page of text under 40 %, tries none; in the English one, whose last page of
+    text was filled 36 %, the measure of the first layout picks the one move worth
+    trying, the map, which is kept."""
+    (edition,) = kit.prepare(project, ["default"], [lang], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    counted: list[int] = []
+    real = pdf.lay_out
+    monkeypatch.setattr(pdf, "lay_out", lambda *a, **k: counted.append(1) or real(*a, **k))
+    rendered, breaks = kit._booklet(env, edition.guide, edition.brand, printing, fetcher,
+                                    ROOT)
+    assert (len(counted), breaks.new_page_parts) == (layouts, moved)
+    assert len(rendered.pages.pages) == 16
+    assert kit._thin_pages(rendered) == 0
+
+
+def test_a_move_whose_push_spills_a_thin_page_is_not_tried(project: kit.Project) -> None:
+    """The push of a move is taken up by the room before parts that open at a page's top;
+    what is left spills past the last page of text, and a new page filled under 40 % is
+    not worth a layout."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    padded = pdf.lay_out(render.render_booklet(env, edition.guide, edition.brand, printing,
+                                               render.BookletBreaks(kit.MAX_NOTES_PAGES)),
+                         fetcher, ROOT)
+    pages = pdf.pages_showing(padded, "notes")[0]  # of text, with the cover
+    assert kit._move_worth_trying(padded) == "relations"  # deepest, 0.71 down
+    openings = {o.part_id: o for o in pdf.part_openings(padded)}
+    assert openings["relations"].depth > openings["viralite"].depth >= kit.LOW_OPENING
+    # with no room before the parts that open at a page's top, the push of either low
+    # part spills a sliver past the last page of text (filled 73 %): nothing is tried
+    fills = pdf.page_fills(padded)
+    assert round(fills[pages - 1], 2) == 0.73
+    full = [1.0 if index < pages - 1 else fill for index, fill in enumerate(fills)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf, "page_fills", lambda _rendered: full)
+        assert kit._move_worth_trying(padded) is None
