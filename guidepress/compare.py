@@ -1,6 +1,7 @@
 """Visual regression: every output's pages, rendered small, compared with a reference.
 
-Two uses. `build.py compare` compares each PDF of `output/` with the last accepted set,
+Two uses. `build.py compare` compares each PDF and picture (PNG) of `output/` with the
+last accepted set,
 low-resolution PNGs under `accepted/` (`build.py accept` replaces that set with the
 current outputs); the proof sheet shows the pages that changed since the previous build.
 A page has changed when more than CHANGED_SHARE of its pixels differ by more than
@@ -45,6 +46,21 @@ def page_images(data: bytes, scale: float = SCALE) -> list[Image.Image]:
         document.close()
 
 
+def picture_images(data: bytes, scale: float = SCALE) -> list[Image.Image]:
+    """A picture output (a card, a slide) as one small RGB image, at the size a PDF page
+    of the same CSS size gets from `page_images` (a CSS pixel is 0.75 pt)."""
+    with Image.open(BytesIO(data)) as picture:
+        size = (max(1, round(picture.width * 0.75 * scale)),
+                max(1, round(picture.height * 0.75 * scale)))
+        return [picture.convert("RGB").resize(size, Image.Resampling.LANCZOS)]
+
+
+def images(path: Path, scale: float = SCALE) -> list[Image.Image]:
+    """The pages of an output, PDF or picture, small."""
+    data = path.read_bytes()
+    return picture_images(data, scale) if path.suffix == ".png" else page_images(data, scale)
+
+
 def difference(before: Image.Image, after: Image.Image) -> float:
     """The share of pixels that differ by more than TOLERANCE in a channel."""
     if before.size != after.size:
@@ -70,8 +86,9 @@ def changed_pages(name: str, before: list[Image.Image], after: list[Image.Image]
 
 
 def outputs(folder: Path) -> Iterator[tuple[str, Path]]:
-    """Every PDF under `folder` (a brand's folder, or the whole output), by relative name."""
-    for path in sorted(folder.rglob("*.pdf")):
+    """Every PDF and picture under `folder` (a brand's folder, or the whole output), by
+    relative name."""
+    for path in sorted([*folder.rglob("*.pdf"), *folder.rglob("*.png")]):
         relative = path.relative_to(folder)
         if not any(part.startswith(".") for part in relative.parts):  # staging folders
             yield relative.as_posix(), path
@@ -91,9 +108,10 @@ def compare(output: Path, accepted: Path) -> list[PageChange]:
     names = set()
     for name, path in outputs(output):
         names.add(name)
-        found += changed_pages(name, accepted_images(accepted, name),
-                               page_images(path.read_bytes()))
-    for folder in sorted(accepted.rglob("*.pdf")) if accepted.is_dir() else []:
+        found += changed_pages(name, accepted_images(accepted, name), images(path))
+    accepted_names = [*accepted.rglob("*.pdf"), *accepted.rglob("*.png")] \
+        if accepted.is_dir() else []
+    for folder in sorted(p for p in accepted_names if p.is_dir()):
         name = folder.relative_to(accepted).as_posix()
         if name not in names:
             found += changed_pages(name, accepted_images(accepted, name), [])
@@ -108,7 +126,7 @@ def accept(output: Path, accepted: Path) -> int:
     for name, path in outputs(output):
         folder = staging / name
         folder.mkdir(parents=True)
-        for number, image in enumerate(page_images(path.read_bytes()), start=1):
+        for number, image in enumerate(images(path), start=1):
             image.save(folder / f"page-{number:02d}.png", optimize=True)
             count += 1
     shutil.rmtree(accepted, ignore_errors=True)

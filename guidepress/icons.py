@@ -7,7 +7,6 @@ a name is a slug, looked up only in the package's `icons/outline/` folder.
 
 from __future__ import annotations
 
-import difflib
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from guidepress.i18n import _
+from guidepress.problems import close_names
 
 ICON_PACKAGE = Path(__file__).resolve().parent.parent / "node_modules" / "@tabler" / "icons"
 ICON_FOLDER = ICON_PACKAGE / "icons" / "outline"
@@ -33,7 +33,7 @@ def icon_path(name: str) -> Path:
         path = ICON_FOLDER / f"{name}.svg"
         if path.is_file():
             return path
-    close = difflib.get_close_matches(str(name), known_icons(), n=3, cutoff=0.6)
+    close = close_names(name, known_icons())
     quoted = ", ".join(f'"{candidate}"' for candidate in close)
     if close:
         raise ValueError(_('"{name}" is not a pictogram name; did you mean {close}? (names '

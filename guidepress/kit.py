@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress.i18n import N_, _
 from guidepress.load import load_yaml
-from guidepress.models import Brand, Guide, GuideInfo, Poster, PrinterTicket
+from guidepress.models import Brand, Format, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, Problem, RenderError, exit_code
 
@@ -72,6 +72,7 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
     editions = []
     tickets: dict[str, PrinterTicket] = {}
     infos: dict[str, GuideInfo | None] = {}
+    formats: dict[str, Format | None] = {}
     for slug in slugs:
         ticket = None
         try:
@@ -98,14 +99,30 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
                                                _languages(brand, info, langs, errors), errors)
             if brand is None or ticket is None:
                 continue
+            chosen = _formats(project, [name for name in info.poster_formats
+                                        if name in brand.formats], formats, errors)
             for guide in in_each_language:
                 setter = typography.typesetter_for(guide.lang, brand)
                 own = brand.for_guide(info).in_language(guide.lang)
                 editions.append(Edition(typography.typeset(own, setter),
-                                        typography.typeset(guide, setter), ticket, draft))
+                                        typography.typeset(guide, setter), ticket, draft,
+                                        chosen))
     if errors:
         raise InputErrors(errors)
     return editions
+
+
+def _formats(project: Project, names: list[str], loaded: dict[str, Format | None],
+             errors: list[InputError]) -> tuple[Format, ...]:
+    """The formats of `formats/` named, each read once per run."""
+    for name in names:
+        if name not in loaded:
+            try:
+                loaded[name] = validate.load_format(project.root, name)
+            except InputErrors as exc:
+                errors.extend(exc.errors)
+                loaded[name] = None
+    return tuple(found for name in names if (found := loaded[name]) is not None)
 
 
 def check_guides(project: Project, guides: list[str]) -> None:
@@ -424,23 +441,40 @@ def render_target(project: Project, target: Target,
         files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
         warnings += booklet.warnings + on_screen.warnings
     else:
-        poster = guide.posters[target.poster_index]
+        poster, form = guide.posters[target.poster_index], target.format
         scale = None  # found for print, tried first on screen: the sheets are the same size
-        for profile in (printing, screen):
+        # a picture is made from the screen profile alone (RGB), never printed
+        for profile in (screen,) if target.png else (printing, screen):
             rendered, scale = _poster(env, guide, brand, poster, target.poster_index, profile,
-                                      fetcher, base, scale)
+                                      fetcher, base, scale, form)
             files[rendered.document.name] = pdf.write_pdf(rendered, profile)
             if profile.for_print:
                 placed[rendered.document.name] = pdf.placements(rendered)
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
+    sides = target.format.sides if target.format is not None else None
     for name, data in files.items():
-        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data)
+        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data,
+                        target.format.size_mm if target.format is not None else None)
         # fonts (embedded, declared), pages, images and ink: errors stop this output
-        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report)
+        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report,
+                                 pages=sides)
     for name, placements in placed.items():
-        preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report)
+        preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report,
+                                  kind="poster")
+    if target.png:  # the picture is the output; its PDF, checked above, is not kept
+        files = {target.names[0]: _picture(target, files.popitem()[1], report)}
     return Produced(files, sorted(set(warnings)), report.findings, report.checked)
+
+
+def _picture(target: Target, data: bytes, report: preflight.Report) -> bytes:
+    """The laid-out page as a PNG of exactly the format's pixels, checked."""
+    form = target.format
+    size = (int(form.size.width), int(form.size.height))
+    image = post.rasterise(data, size)
+    name = f"{target.edition.brand.slug}/{target.edition.where}/{target.names[0]}"
+    preflight.check_picture(name, image, size, report)
+    return image
 
 
 def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment | None = None,
@@ -624,15 +658,36 @@ _BRAND_FIELDS = {"brand.contacts": N_("the contact footer"),
 
 def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             profile: render.Profile, fetcher: pdf.ProjectFetcher, base: Path,
-            known_scale: float | None = None) -> tuple[pdf.Rendered, float]:
-    """The poster laid out at the largest type scale that fits, and that scale.
+            known_scale: float | None = None, form: Format | None = None
+            ) -> tuple[pdf.Rendered, float]:
+    """The poster laid out in its format (A3 when `form` is None) at the largest type
+    scale that fits, and that scale; a flyer's back (the contacts) is added after it.
 
     `known_scale`, the scale found for another profile of the same sheet, is tried first:
     when it fits, the search is not run again."""
     def lay_out(scale: float) -> pdf.Rendered:
-        return pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale),
-                           fetcher, base)
+        return pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale,
+                                                form), fetcher, base)
 
+    rendered, scale = _fitted(lay_out, known_scale, guide, poster, index, base, form)
+    if form is None or form.sides == 1:
+        return rendered, scale
+    both = pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale, form,
+                                            back=True), fetcher, base)
+    if len(both.pages.pages) != form.sides:
+        display = f"brands/{brand.slug}/brand.yaml"
+        source = load_yaml(brand.folder / "brand.yaml", display)  # only to say where
+        raise InputErrors([source.error(("contacts",), _(
+            "the back of the {format} flyer does not hold the contacts on one page; give "
+            "fewer contacts, or shorter ones").format(format=form.name))])
+    return both, scale
+
+
+def _fitted(lay_out: Callable[[float], pdf.Rendered], known_scale: float | None,
+            guide: Guide, poster: Poster, index: int, base: Path, form: Format | None
+            ) -> tuple[pdf.Rendered, float]:
+    """The largest scale at which the poster's message fits its sheet, or an error naming
+    the field that runs over."""
     rendered, scale = None, known_scale
     if known_scale is not None:
         rendered = lay_out(known_scale)
@@ -645,7 +700,10 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
     spilled = pdf.overflowing_field(rendered)
     key: tuple[str | int, ...] = ("posters", index)
     hint = _("shorten the headline or the points")
-    if spilled is None:  # nothing marked as a field went past the first page
+    if spilled is None and len(rendered.pages.pages) == 1:
+        # every field is on the sheet, but the sheet's bottom margin is pushed off it
+        where = _("its text runs into the sheet's bottom margin")
+    elif spilled is None:  # nothing marked as a field went past the first page
         where = _("what runs onto a second page is none of its fields (unknown cause)")
         hint = _("check the brand's templates and styles")
     elif spilled.name in _BRAND_FIELDS:
@@ -655,9 +713,15 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
         key += spilled.key
         where = _("`{field}` and what follows run onto a second page").format(
             field=spilled.label)
-    raise InputErrors([source.error(key, _(
-        'the poster "{id}" does not fit on one A3 page: {where}; {hint}').format(
-            id=poster.id, where=where, hint=hint))])
+    if form is None or form.name == "affiche-a3":
+        message = _('the poster "{id}" does not fit on one A3 page: {where}; {hint}')
+    else:
+        message = _('the poster "{id}" does not fit in the format "{format}" ({size}): '
+                    "{where}; {hint}")
+    size = "" if form is None else \
+        f"{form.size.width:g} × {form.size.height:g} {form.size.unit}"
+    raise InputErrors([source.error(key, message.format(
+        id=poster.id, where=where, hint=hint, format=form.name if form else "", size=size))])
 
 
 def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]

@@ -14,6 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pypdfium2
+from PIL import Image
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress import render
@@ -43,6 +44,7 @@ class LibraryDocument:
     kind: str  # booklet, poster or web
     thumbnail: str | None
     files: list[OutputFile]
+    kind_label: str | None = None  # a poster's format, when it is not the A3 poster
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def _editions(brand_output: Path, files: dict[str, dict], lang: str) -> list[Lib
         guide, edition_lang = where.split("/")
         documents = [_document(brand_output, members, lang) for members in targets.values()]
         order = {"booklet": 0, "web": 1, "poster": 2}
-        documents.sort(key=lambda d: (order[d.kind], d.files[0].name))
+        # the A3 posters before the other formats (which carry their own label)
+        documents.sort(key=lambda d: (order[d.kind], d.kind_label is not None, d.files[0].name))
         editions.append(LibraryEdition(guide, edition_lang, documents))
     return editions
 
@@ -92,26 +95,43 @@ def _document(brand_output: Path, members: list[tuple[str, dict]], lang: str
     names = [name for name, _entry in members]
     kind = ("web" if names[0].endswith(".html") else
             "booklet" if any(n.endswith("/guide-print.pdf") for n in names) else "poster")
-    outputs = sorted((OutputFile(name, _purpose(kind, entry.get("profile", "")),
+    form = members[0][1].get("format") or {}
+    outputs = sorted((OutputFile(name, _purpose(kind, entry.get("profile", ""), form),
                                  _size(int(entry.get("bytes", 0)), lang), entry.get("pages"))
                       for name, entry in members),
-                     key=lambda f: ("print", "screen", "office", "web").index(
-                         f.purpose.rsplit("_", 1)[-1]))
+                     key=lambda f: _FILE_ORDER.get(f.purpose.rsplit("_", 1)[-1], 4))
     shown = next((n for n in names if n.endswith("-screen.pdf")), None) or \
-        next((n for n in names if n.endswith(".pdf")), None)
+        next((n for n in names if n.endswith((".pdf", ".png"))), None)
     title = members[0][1].get("title") or names[0].rsplit("/", 1)[-1]
+    label = (form.get("label") or {}).get(lang) if form.get("name") != "affiche-a3" else None
     return LibraryDocument(title, kind, _thumbnail(brand_output / shown) if shown else None,
-                           outputs)
+                           outputs, label)
 
 
-def _purpose(kind: str, profile: str) -> str:
+_FILE_ORDER = {"print": 0, "screen": 1, "office": 2, "web": 3}
+
+
+def _purpose(kind: str, profile: str, form: dict) -> str:
+    """The label that says what a file is for; a picture's follows from its format's kind
+    (a social-media card, a screen slide, an e-mail banner)."""
     if kind == "web":
         return "purpose_web"
+    if profile == "picture":
+        return f"purpose_picture_{form.get('kind', 'card')}"
     return f"purpose_{kind}_{profile}"
 
 
 def _thumbnail(path: Path) -> str:
-    """The first page of a PDF as a small PNG data: URL."""
+    """The first page of a PDF, or a picture, as a small PNG data: URL."""
+    if path.suffix == ".png":
+        with Image.open(path) as picture:
+            ratio = THUMBNAIL_HEIGHT_PX / picture.height
+            image = picture.convert("RGB").resize(
+                (max(1, round(picture.width * ratio)), THUMBNAIL_HEIGHT_PX),
+                Image.Resampling.LANCZOS)
+        buffer = BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     document = pypdfium2.PdfDocument(path.read_bytes())
     try:
         page = document[0]

@@ -80,11 +80,12 @@ def inputs_hash(templates: Path, target: Target, epoch: str, digests: Digests) -
         parts += ["web", whole_guide]
     elif target.poster_index is None:
         parts.append(whole_guide)
-    else:
+    else:  # a poster in one format: the format's file counts (its size, its type scale)
         parts += [guide.lang, guide.info.model_dump_json(exclude={"folder"}),
                   guide.labels.model_dump_json(),
                   guide.meta.model_dump_json(),
-                  guide.posters[target.poster_index].model_dump_json()]
+                  guide.posters[target.poster_index].model_dump_json(),
+                  target.format.model_dump_json() if target.format is not None else "A3"]
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")

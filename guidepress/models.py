@@ -373,6 +373,9 @@ class Labels(Model):
     purpose_booklet_office: Text
     purpose_poster_print: Text
     purpose_poster_screen: Text
+    purpose_picture_card: Text
+    purpose_picture_slide: Text
+    purpose_picture_banner: Text
     purpose_web: Text
     quote_open: Punctuation
     quote_close: Punctuation
@@ -380,9 +383,25 @@ class Labels(Model):
     unit_space: Punctuation = ""
 
 
-GuideFormat = Literal["booklet", "posters", "web"]
 Audience = Literal["staff", "public", "everyone"]
-GUIDE_FORMATS: tuple[str, ...] = GuideFormat.__args__  # type: ignore[attr-defined]
+# The documents every guide can have without a format file: the booklet and the web page.
+# Every other name is a format of `formats/<name>.yaml` (posters, flyers, cards, slides…).
+BUILT_IN_FORMATS = ("booklet", "web")
+# What a guide offers, and what a brand builds, when it does not say: the booklet, the A3
+# posters and the web page, as before formats were data
+DEFAULT_FORMATS = ("booklet", "affiche-a3", "web")
+# `posters`, the name of the A3 posters before formats were data, still means them
+_FORMAT_ALIASES = {"posters": "affiche-a3"}
+
+
+def _format_names(value: object) -> object:
+    if isinstance(value, list):
+        return list(dict.fromkeys(_FORMAT_ALIASES.get(item, item) if isinstance(item, str)
+                                  else item for item in value))
+    return value
+
+
+FormatNames = Annotated[list[Slug], BeforeValidator(_format_names)]
 
 
 class GuideFile(Model):
@@ -392,7 +411,8 @@ class GuideFile(Model):
     title: short(70)
     date: datetime.date
     audience: Audience
-    formats: Annotated[list[GuideFormat], Field(min_length=1)] = list(GUIDE_FORMATS)
+    # the formats it offers: booklet, web, and names of formats/<name>.yaml
+    formats: Annotated[FormatNames, Field(min_length=1)] = list(DEFAULT_FORMATS)
     languages: Annotated[list[Literal["fr", "en"]], Field(min_length=1)]
     contacts_for: Slug  # what the contacts are for: a topic, like "social-media"
     intranet_for: Slug | None = None
@@ -404,6 +424,11 @@ class GuideInfo(GuideFile):
 
     slug: Slug
     folder: Path
+
+    @property
+    def poster_formats(self) -> list[str]:
+        """The formats it offers that are made from its posters (all but booklet and web)."""
+        return [name for name in self.formats if name not in BUILT_IN_FORMATS]
 
 
 class Guide(Model):
@@ -690,6 +715,123 @@ class PrinterTicket(Model):
     overprint_black_text: bool = True
 
 
+# --- formats -------------------------------------------------------------------------
+
+FormatKind = Literal["poster", "flyer", "card", "slide", "banner"]
+# An A3 poster is read from 3 metres: its type sizes (templates/css/poster.css) are those
+# of that distance. Letters stay readable when their size grows with the distance they
+# are read from, so a poster read from `viewing_distance_m` has its type scaled by
+# viewing_distance_m / A3_VIEWING_DISTANCE_M (an A2 read from 4 m: 1.33).
+A3_VIEWING_DISTANCE_M = 3.0
+
+
+class FormatSize(Model):
+    width: Annotated[float, Field(ge=1, le=4000)]
+    height: Annotated[float, Field(ge=1, le=4000)]
+    unit: Literal["mm", "px"]
+
+
+class Margins(Model):
+    """Space kept clear inside the sheet's edges, in the unit of its size."""
+
+    top: Annotated[float, Field(ge=0, le=500)]
+    right: Annotated[float, Field(ge=0, le=500)]
+    bottom: Annotated[float, Field(ge=0, le=500)]
+    left: Annotated[float, Field(ge=0, le=500)]
+
+
+class FormatFile(Model):
+    """What `formats/<name>.yaml` says: a sheet or an image made from a guide's posters."""
+
+    label: dict[Language, short(60)]
+    kind: FormatKind
+    # print: a PDF/X for the print shop (bleed, marks, CMYK) and a screen PDF;
+    # png: an RGB picture of exactly `size` pixels
+    output: Literal["print", "png"]
+    size: FormatSize
+    margins: Margins
+    viewing_distance_m: Annotated[float | None, Field(ge=0.3, le=30,
+                                                      validate_default=True)] = None
+    # The type sizes of an A3 poster multiplied by this; posters give their viewing
+    # distance instead, from which it follows
+    type_scale: Annotated[float | None, Field(ge=0.1, le=5, validate_default=True)] = None
+    file_stem: Slug | None = None  # output files are <file_stem>-<poster id>; the name by default
+    qr_code: bool = True  # the QR code in the footer (useless on a picture seen on a phone)
+
+    @field_validator("size")
+    @classmethod
+    def _size_in_its_unit(cls, size: FormatSize, info: ValidationInfo) -> FormatSize:
+        output = info.data.get("output")
+        if output == "print" and size.unit != "mm":
+            raise ValueError(_("a format printed on paper gives its size in mm (unit: mm)"))
+        if output == "png" and size.unit != "px":
+            raise ValueError(_("a picture (output: png) gives its size in pixels (unit: px)"))
+        if output == "png" and not (size.width.is_integer() and size.height.is_integer()):
+            raise ValueError(_("a picture's size is a whole number of pixels"))
+        return size
+
+    @field_validator("margins")
+    @classmethod
+    def _margins_leave_room(cls, margins: Margins, info: ValidationInfo) -> Margins:
+        size = info.data.get("size")
+        if size is not None and (margins.left + margins.right >= size.width / 2
+                                 or margins.top + margins.bottom >= size.height / 2):
+            raise ValueError(_("the margins take half the sheet or more; make them smaller"))
+        return margins
+
+    @field_validator("viewing_distance_m")
+    @classmethod
+    def _poster_distance(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if info.data.get("kind") == "poster" and value is None:
+            raise ValueError(_("a poster gives the distance in metres it is read from (an A3 "
+                               "poster: 3); its type size follows from it"))
+        return value
+
+    @field_validator("type_scale")
+    @classmethod
+    def _scale_or_distance(cls, value: float | None, info: ValidationInfo) -> float | None:
+        poster = info.data.get("kind") == "poster"
+        if poster and value is not None:
+            raise ValueError(_("a poster's type size follows from `viewing_distance_m`; "
+                               "remove `type_scale`"))
+        if not poster and value is None:
+            raise ValueError(_("give the type sizes of an A3 poster multiplied by a number "
+                               "(1 for the same sizes)"))
+        return value
+
+
+class Format(FormatFile):
+    """A validated format, with its name (the file's name without .yaml)."""
+
+    name: Slug
+
+    @property
+    def scale(self) -> float:
+        """How much larger than an A3 poster's its type is."""
+        if self.viewing_distance_m is not None:
+            return self.viewing_distance_m / A3_VIEWING_DISTANCE_M
+        return self.type_scale or 1.0
+
+    @property
+    def stem(self) -> str:
+        return self.file_stem or self.name
+
+    @property
+    def sides(self) -> int:
+        """Pages of each document: a flyer has the message on its front, the contacts on
+        its back."""
+        return 2 if self.kind == "flyer" else 1
+
+    @property
+    def size_mm(self) -> tuple[float, float]:
+        """The sheet's size in mm (a CSS pixel is 1/96 inch)."""
+        factor = 25.4 / 96 if self.size.unit == "px" else 1.0
+        return self.size.width * factor, self.size.height * factor
+
+    def css_length(self, value: float) -> str:
+        return f"{value:g}{self.size.unit}"
+
+
 class BrandFile(Model):
     """What an establishment writes in `brands/<slug>/brand.yaml`."""
 
@@ -706,6 +848,8 @@ class BrandFile(Model):
     intranet_url: Url | None = None
     languages: Annotated[list[Language], Field(min_length=1)] = ["fr"]
     printer: Slug = "default"
+    # the formats it builds, among those each guide offers (booklet, web, formats/<name>)
+    formats: Annotated[FormatNames, Field(min_length=1)] = list(DEFAULT_FORMATS)
     credit: localised(short(200)) | None = None
     guides: Annotated[dict[Slug, GuideSettingsGroup], Field(min_length=1)] | None = None
 

@@ -15,6 +15,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pikepdf
+import pypdfium2
+from PIL import Image, ImageCms
 from pypdf import PdfReader
 
 from guidepress.i18n import _
@@ -135,15 +137,18 @@ def impose(pdf: bytes) -> bytes:
         return output.getvalue()
 
 
-def verify_pdf(name: str, pdf: bytes) -> None:
-    """Refuse a PDF that carries files, links to other schemes, or unexpected page sizes."""
+def verify_pdf(name: str, pdf: bytes, page_mm: tuple[float, float] | None = None) -> None:
+    """Refuse a PDF that carries files, links to other schemes, or unexpected page sizes
+    (`page_mm`, a format's sheet; by default A5, A3 or A4 landscape)."""
     with pikepdf.open(BytesIO(pdf)) as document:
         names = document.Root.get("/Names")
         if names is not None and "/EmbeddedFiles" in names:
             raise RenderError(_("{name}: the PDF carries attached files; nothing may be "
                                 "attached").format(name=name))
         sizes = {_rounded(page.trimbox) for page in document.pages}
-        if not sizes <= {(148, 210), (297, 420), (297, 210)}:
+        expected = ({(round(page_mm[0]), round(page_mm[1]))} if page_mm is not None
+                    else {(148, 210), (297, 420), (297, 210)})
+        if not sizes <= expected:
             raise RenderError(_("{name}: unexpected page size {sizes} mm").format(
                 name=name, sizes=sorted(sizes)))
         for page in document.pages:
@@ -201,9 +206,36 @@ def profile_of(name: str) -> str:
     """Which profile an output file was made for, from its name."""
     if name.endswith(".html"):
         return "web"
+    if name.endswith(".png"):
+        return "picture"
     if name == "guide-office.pdf":
         return "office"
     return "screen" if name.endswith("-screen.pdf") else "print"
+
+
+def rasterise(pdf: bytes, size: tuple[int, int]) -> bytes:
+    """The first page of a screen PDF as a PNG of exactly `size` pixels, RGB, tagged sRGB
+    (pdfium draws it: the same renderer as the thumbnails)."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        # the page is size × 0.75 pt (CSS pixels): 4/3 gives one pixel per CSS pixel
+        image = page.render(scale=size[0] / page.get_width()).to_pil().convert("RGB")
+    finally:
+        document.close()
+    if image.size != size:  # a rounding of the renderer's: never more than a pixel
+        if abs(image.size[0] - size[0]) > 1 or abs(image.size[1] - size[1]) > 1:
+            raise RenderError(_("the page drew as {width} × {height} px instead of "
+                                "{expected_width} × {expected_height}").format(
+                                    width=image.size[0], height=image.size[1],
+                                    expected_width=size[0], expected_height=size[1]))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    buffer = BytesIO()
+    image.save(buffer, format="PNG", icc_profile=_SRGB)
+    return buffer.getvalue()
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def page_count(pdf: bytes) -> int:

@@ -181,8 +181,11 @@ def statistic_age(statistic: Statistic, guide: Guide, max_age: int, today: datet
 
 
 def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
-                   report: Report) -> None:
-    """Fonts, page count, image resolution and ink of one finished PDF."""
+                   report: Report, pages: int | None = None) -> None:
+    """Fonts, page count, image resolution and ink of one finished PDF.
+
+    `pages` is the count its format has (a flyer: 2); by default it follows from the
+    name (a poster has one page, a booklet a multiple of 4)."""
     subject = f"{brand.slug}/{name}"
     try:
         post.check_fonts(subject, data, post.declared_font_names(brand))
@@ -191,7 +194,12 @@ def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
     base = name.rsplit("/", 1)[-1]
     for_print = post.profile_of(base) == "print"
     with pikepdf.open(BytesIO(data)) as document:
-        _check_pages(base, subject, len(document.pages), report)
+        if pages is None:
+            _check_pages(base, subject, len(document.pages), report)
+        elif len(document.pages) != pages:
+            report.findings.append(Finding("error", subject, _(
+                "{pages} pages; its format has {expected}").format(
+                    pages=len(document.pages), expected=pages)))
         images = for_print and _has_raster_images(document)
     if for_print:
         pages = _scan(data)
@@ -291,14 +299,15 @@ def _inks(colour: tuple) -> str:
     return _("in a colour that is not CMYK ({colour})").format(colour=colour)
 
 
-def check_safe_zone(name: str, placed: list[Placement], report: Report) -> None:
+def check_safe_zone(name: str, placed: list[Placement], report: Report,
+                    kind: str | None = None) -> None:
     """Error when text or a logo comes closer to the trim than the safe zone.
 
     The cut can wander by a millimetre or two: 5 mm stay clear on posters, 4 mm in the
     booklet. `placed` comes from the laid-out pages of the print document `name`.
     """
     base = name.rsplit("/", 1)[-1]
-    kind = "poster" if base.startswith("poster-") else "booklet"
+    kind = kind or ("poster" if base.startswith("poster-") else "booklet")
     limit = SAFE_ZONE_MM[kind]
     close = sorted((p for p in placed if p.clearance_mm < limit),
                    key=lambda p: (p.clearance_mm, p.page))
@@ -429,3 +438,16 @@ def _check_ink(data: bytes, pages: list[inks.PageInks] | None, subject: str,
             "error", subject, _("total ink reaches {ink} %, above the printer's {limit} %; use "
                                 "lighter or less saturated colours").format(
                                     ink=f"{ink:.0f}", limit=ticket.max_ink_percent)))
+
+
+def check_picture(name: str, png: bytes, size: tuple[int, int], report: Report) -> None:
+    """A picture made from a format: exactly its pixels, in RGB, tagged sRGB."""
+    with Image.open(BytesIO(png)) as image:
+        if image.size != size or image.mode != "RGB" or "icc_profile" not in image.info:
+            report.findings.append(Finding("error", name, _(
+                "the picture is {width} × {height} px in {mode}; its format asks for "
+                "{expected_width} × {expected_height} px in sRGB").format(
+                    width=image.size[0], height=image.size[1], mode=image.mode,
+                    expected_width=size[0], expected_height=size[1])))
+    report.checked.append(_("{name}: {width} × {height} px, RGB, sRGB").format(
+        name=name, width=size[0], height=size[1]))

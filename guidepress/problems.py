@@ -3,7 +3,14 @@ and the key; documents that could not be produced; and the one list a build repo
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def close_names(name: object, known: Iterable[str], count: int = 3) -> list[str]:
+    """The known names closest to a mistyped one (a pictogram, a format), best first."""
+    return difflib.get_close_matches(str(name), list(known), n=count, cutoff=0.6)
 
 
 @dataclass(frozen=True)

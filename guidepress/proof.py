@@ -45,6 +45,18 @@ def thumbnail_images(data: bytes, limit: int = MAX_THUMBNAILS) -> tuple[int, lis
         document.close()
 
 
+def picture_thumbnail(png: bytes, scale: float) -> str:
+    """A picture output (a card, a slide, a banner) at the size a PDF page of the same
+    CSS size gets from `thumbnails` at `scale`, as a data: URL (the preview of `watch`)."""
+    with Image.open(BytesIO(png)) as image:
+        size = (max(1, round(image.width * scale * 0.75)),
+                max(1, round(image.height * scale * 0.75)))  # a CSS pixel is 0.75 pt
+        small = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    buffer = BytesIO()
+    small.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def thumbnails(data: bytes, scale: float, limit: int = MAX_THUMBNAILS) -> list[str]:
     """PNG thumbnails of the first pages of a PDF at `scale`, as data: URLs (the preview
     of `watch`)."""
@@ -97,23 +109,24 @@ def _print_outputs(brand_output: Path, wheres: list[str]) -> list[Path]:
             if path.name != "guide-office.pdf" and not path.name.endswith("-screen.pdf")]
 
 
-def contents(brand_output: Path, wheres: list[str], report: Report, previous: Path
+def contents(brand_output: Path, wheres: list[str], report: Report, previous: Path | None
              ) -> tuple[list[ProofItem], list[Changed] | None]:
     """Every print output of a brand, guide by guide (`<guide>/<lang>` in `wheres`),
-    booklet pages first, then posters; and the pages of those outputs that changed since the
-    previous build (the folder `previous`), or None on a first build.
+    booklet pages first, then posters and flyers, then the pictures; and the pages of the
+    print outputs that changed since the previous build (the folder `previous`), or None on
+    a first build.
 
     Each page is rasterised at most once: an output that changed is rasterised for the
     comparison, and its thumbnails are made from those images.
     """
-    first = not previous.is_dir()
+    first = previous is None or not previous.is_dir()
     items: list[ProofItem] = []
     found: list[Changed] = []
     for path in _print_outputs(brand_output, wheres):
         name = path.relative_to(brand_output).as_posix()
         data = path.read_bytes()
-        before_path = previous / name
-        before = before_path.read_bytes() if not first and before_path.is_file() else b""
+        before_path = None if first else previous / name
+        before = before_path.read_bytes() if before_path and before_path.is_file() else b""
         if first or data == before:  # a first build, or the same file: nothing to compare
             pages, images = thumbnail_images(data)
         else:
@@ -124,11 +137,27 @@ def contents(brand_output: Path, wheres: list[str], report: Report, previous: Pa
             pages, images = len(after), [_fitted(image) for image in after[:MAX_THUMBNAILS]]
         findings = [f for f in report.findings if name in f.subject]
         items.append(ProofItem(name, pages, [_png_url(image) for image in images], findings))
+    for where in wheres:  # the pictures (cards, slides, banners), after the print outputs
+        for path in sorted((brand_output / where).glob("*.png")):
+            name = path.relative_to(brand_output).as_posix()
+            items.append(ProofItem(name, 1, [_png_url(_picture(path.read_bytes()))],
+                                   [f for f in report.findings if name in f.subject]))
     return items, None if first else found
 
 
 def _url(image: Image.Image | None) -> str | None:
     return None if image is None else _png_url(image)
+
+
+def _picture(png: bytes) -> Image.Image:
+    """A picture output (a card, a slide, a banner) brought to the thumbnails' height."""
+    with Image.open(BytesIO(png)) as image:
+        return _fitted(image.convert("RGB"))
+
+
+def items(brand_output: Path, wheres: list[str], report: Report) -> list[ProofItem]:
+    """The outputs as a first build's proof shows them (see `contents`)."""
+    return contents(brand_output, wheres, report, None)[0]
 
 
 def make_proof(tools: tuple, edition: Edition, brand_output: Path, wheres: list[str],

@@ -53,6 +53,8 @@ class BrandBuild:
                 "inputs": inputs,
                 "target": target.label,
                 "title": target.title,
+                # what a poster's format is, for the library page and the portal
+                "format": _format_entry(target),
                 # findings and checks belong to the target: kept once, on its first file
                 "findings": [[f.level, f.subject, f.message] for f in findings]
                 if index == 0 else [],
@@ -86,6 +88,14 @@ class BrandBuild:
             self.report.findings += findings
             self.report.checked += checked
         self.checks.clear()
+
+
+def _format_entry(target: Target) -> dict | None:
+    form = target.format
+    if form is None:
+        return None
+    return {"name": form.name, "kind": form.kind, "output": form.output,
+            "label": dict(form.label)}
 
 
 @dataclass

@@ -89,12 +89,13 @@ def _without(url: str, exc: BaseException) -> str:
 
 
 def target_key(target: Target) -> str:
-    """What names a target inside its edition, in a job: booklet, web or poster:<id>."""
+    """What names a target inside its edition, in a job: booklet, web, poster:<id> (A3) or
+    <format>:<id>."""
     if target.web:
         return "web"
     if target.poster_index is None:
         return "booklet"
-    return f"poster:{target.edition.guide.posters[target.poster_index].id}"
+    return f"{target.stem}:{target.poster_id}"
 
 
 Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -110,7 +111,8 @@ class JobRequest(BaseModel):
     guide: Name
     lang: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
     printer: Name
-    target: Annotated[str, Field(pattern=r"^(booklet|web|poster:[a-z0-9][a-z0-9-]{0,62})$")]
+    target: Annotated[str, Field(
+        pattern=r"^(booklet|web|[a-z0-9][a-z0-9-]{0,39}:[a-z0-9][a-z0-9-]{0,62})$")]
     snapshot: Digest
     inputs: Digest
     tool: Annotated[str, Field(max_length=500)]

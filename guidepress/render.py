@@ -33,7 +33,7 @@ from guidepress.assets import aspect_ratio
 from guidepress.i18n import _
 from guidepress.icons import icon_svg
 from guidepress.load import FileRefused, read_regular_file
-from guidepress.models import NETWORK_POSITIONS, Brand, Guide, Poster, PrinterTicket
+from guidepress.models import NETWORK_POSITIONS, Brand, Format, Guide, Poster, PrinterTicket
 from guidepress.problems import InputError, InputErrors, RenderError
 
 DEFAULT_PREFIX = "!default"
@@ -394,11 +394,32 @@ POSTER_SCALE, POSTER_SCALE_MIN, POSTER_SCALE_MAX = 1.0, 0.8, 1.35
 
 
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
-                  poster: Poster, profile: Profile, scale: float = POSTER_SCALE) -> Document:
-    """Render one A3 poster, its message's type multiplied by `scale`."""
+                  poster: Poster, profile: Profile, scale: float = POSTER_SCALE,
+                  form: Format | None = None, back: bool = False) -> Document:
+    """Render one poster in a format (the A3 poster when `form` is None), its message's
+    type multiplied by `scale`; with `back`, a flyer's second side (the contacts)."""
     html = render_template(
         env, "poster.html.j2", brand, guide=guide, labels=guide.labels, poster=poster,
         profile=profile, scale=scale, icon=pictograms(brand, profile),
-        brand_css=brand_stylesheet(brand, profile))
+        format_kind=form.kind if form is not None else "poster",
+        format_qr=form.qr_code if form is not None else True, flyer_back=back,
+        format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
-    return Document(f"poster-{poster.id}{suffix}.pdf", html, "poster")
+    stem = form.stem if form is not None else "poster"
+    return Document(f"{stem}-{poster.id}{suffix}.pdf", html, "poster")
+
+
+def format_stylesheet(form: Format | None) -> Markup:
+    """A format's sheet as CSS: its page size, margins and type unit (--gp-u), which
+    templates/css/poster.css multiplies every size by. Empty for the A3 poster, whose
+    values are the stylesheet's own."""
+    if form is None:
+        return Markup("")
+    size, margins, length = form.size, form.margins, form.css_length
+    properties = {"--gp-u": f"{form.scale:.4f}", "--gp-sheet-height": length(size.height),
+                  "--gp-margin-top": length(margins.top),
+                  "--gp-margin-right": length(margins.right),
+                  "--gp-margin-bottom": length(margins.bottom),
+                  "--gp-margin-left": length(margins.left)}
+    return Markup(f"@page poster {{ size: {length(size.width)} {length(size.height)}; }}\n"
+                  ":root { " + " ".join(f"{k}: {v};" for k, v in properties.items()) + " }")

@@ -2,10 +2,10 @@
 
 It is a deterministic tar.gz archive (sorted names, no dates, no owners), so the same
 inputs give the same bytes and the same sha256 on every machine. It holds the project's
-templates, the guide content, the brand's folder (logo, font files, template overrides),
-the printer ticket and its ICC profile, and `snapshot.json`, which says where the ICC
-profile is and which installed font files the brand uses (checked by their sha256 on the
-worker, which must have the same font packages).
+templates, the guide content, the formats (`formats/`), the brand's folder (logo, font
+files, template overrides), the printer ticket and its ICC profile, and `snapshot.json`,
+which says where the ICC profile is and which installed font files the brand uses
+(checked by their sha256 on the worker, which must have the same font packages).
 
 Extraction is for untrusted bytes: only regular files, no absolute names, no `..`, no
 links, bounded counts and sizes.
@@ -36,7 +36,8 @@ def make(project: Project, edition: Edition, printer: str) -> bytes:
     """Archive what `edition` is built from, with the ticket `printer`."""
     root = project.root.resolve()
     files: dict[str, Path] = {}
-    for folder in (project.templates, root / "content", edition.brand.folder):
+    for folder in (project.templates, root / "content", root / "formats",
+                   edition.brand.folder):
         _add_tree(files, root, folder.resolve())
     files[f"printers/{printer}.yaml"] = root / "printers" / f"{printer}.yaml"
     icc = edition.ticket.icc_profile.resolve()

@@ -24,7 +24,7 @@ from guidepress import models, stylesheets
 from guidepress.i18n import N_, _, ngettext
 from guidepress.load import (FileRefused, KeyPath, SourceFile, format_key, load_yaml,
                              read_regular_file)
-from guidepress.problems import InputError, InputErrors
+from guidepress.problems import InputError, InputErrors, close_names
 
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -56,9 +56,44 @@ def load_guide_info(project: Path, slug: str) -> models.GuideInfo:
                 errors.append(source.error(("languages",), _(
                     'content/{slug}/{lang}/ exists but "{lang}" is not listed under languages')
                     .format(slug=slug, lang=lang)))
+        errors += check_format_names(source, ("formats",), info.formats, list_formats(project))
     if errors:
         raise InputErrors(errors)
     return models.GuideInfo.model_construct(**dict(info), slug=slug, folder=folder.resolve())
+
+
+def list_formats(project: Path) -> list[str]:
+    """The names of the formats under formats/ (booklet and web are built in)."""
+    return sorted(path.stem for path in (project / "formats").glob("*.yaml"))
+
+
+def check_format_names(source: SourceFile, key: KeyPath, names: list[str],
+                       known: list[str]) -> list[InputError]:
+    """Name each format of a guide's or a brand's `formats:` that does not exist."""
+    errors = []
+    everything = [*models.BUILT_IN_FORMATS, *known]
+    for index, name in enumerate(names):
+        if name in everything:
+            continue
+        close = close_names(name, everything)
+        message = (_('there is no format "{name}"; did you mean {close}? (the formats are '
+                     "booklet, web and the files of formats/)").format(
+                         name=name, close=", ".join(f'"{c}"' for c in close))
+                   if close else
+                   _('there is no format "{name}"; the formats are: {known}').format(
+                       name=name, known=", ".join(everything)))
+        errors.append(source.error((*key, index), message))
+    return errors
+
+
+def load_format(project: Path, name: str) -> models.Format:
+    """Read and validate `formats/<name>.yaml`."""
+    errors: list[InputError] = []
+    found = _validate_file(project, project / "formats" / f"{name}.yaml", models.FormatFile,
+                           errors)
+    if errors or found is None:
+        raise InputErrors(errors)
+    return models.Format.model_construct(**dict(found), name=name)
 
 
 def load_guide(project: Path, lang: str, brand: models.Brand | None,
@@ -81,7 +116,7 @@ def load_guide(project: Path, lang: str, brand: models.Brand | None,
     labels = _validate_file(project, project / "templates" / "labels" / f"{lang}.yaml",
                             models.Labels, errors, fonts=fonts)
     poster_set, posters_source = None, None
-    if "posters" in info.formats:
+    if info.poster_formats:
         posters_source = _read(project, folder / "posters.yaml", errors)
         poster_set = (_validate_source(posters_source, models.PosterSet, errors, fonts=fonts)
                       if posters_source else None)
@@ -150,6 +185,9 @@ def load_brand(project: Path, slug: str, langs: list[str] | None = None) -> mode
             if guide not in known:
                 errors.append(source.error(("guides", guide), _unknown_guide(guide, known)))
         _check_languages(source, brand_file, langs or [], errors)
+        if "formats" in source.data:  # the default names formats that exist
+            errors += check_format_names(source, ("formats",), brand_file.formats,
+                                         list_formats(project))
         _check_contrast(source, brand_file.colours, errors)
         families = [face.family for face in brand_file.fonts.families]
         errors += check_brand_templates(project, folder / "templates", families)

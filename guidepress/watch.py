@@ -46,10 +46,10 @@ class Preview:
         """Take the latest thumbnails (when the build worked) and the error, if any."""
         thumbnails = dict(self.thumbnails)
         if error is None:
-            thumbnails = {p.relative_to(self.brand_output).as_posix(): proof.thumbnails(
-                p.read_bytes(), scale=0.3, limit=1)[0]
-                for p in sorted(self.brand_output.glob("*/*/*.pdf"))
-                if self.guides is None or p.parent.parent.name in self.guides}
+            thumbnails = {p.relative_to(self.brand_output).as_posix(): _thumbnail(p)
+                          for p in sorted([*self.brand_output.glob("*/*/*.pdf"),
+                                           *self.brand_output.glob("*/*/*.png")])
+                          if self.guides is None or p.parent.parent.name in self.guides}
         with self.lock:
             self.thumbnails, self.error = thumbnails, error
             self.version += 1
@@ -127,7 +127,7 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
     print(_("preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)").format(port=port),
           flush=True)
     folders = [project.root / "content", project.root / "brands" / slug,
-               project.templates, project.root / "printers"]
+               project.templates, project.root / "printers", project.root / "formats"]
     try:
         preview.refresh(build_once(project, slug, langs, output, today, guides))
         for _changes in watchfiles.watch(*folders, debounce=200, step=50):
@@ -139,3 +139,10 @@ def watch(project: kit.Project, slug: str, langs: list[str] | None, output: Path
         pass
     finally:
         server.shutdown()
+
+
+def _thumbnail(path: Path) -> str:
+    """The first page of a PDF, or a picture (a card, a slide), small."""
+    if path.suffix == ".png":
+        return proof.picture_thumbnail(path.read_bytes(), scale=0.3)
+    return proof.thumbnails(path.read_bytes(), scale=0.3, limit=1)[0]

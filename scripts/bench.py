@@ -72,7 +72,7 @@ def main() -> None:
 
 def make_project(project: Path, count: int) -> Path:
     """A copy of the project's inputs with `count` fictional establishments, French only."""
-    for name in ("content", "templates", "printers"):
+    for name in ("content", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, project / name)
     (project / "brands").mkdir()
     shutil.copytree(ROOT / "brands/default", project / "brands/default")

@@ -45,7 +45,7 @@ def main() -> None:
     """Render every block type and the poster of the starter guide into docs/images/."""
     with tempfile.TemporaryDirectory() as folder:
         project = kit.Project(Path(folder))
-        for name in ("content", "templates", "brands", "printers"):
+        for name in ("content", "templates", "brands", "printers", "formats"):
             shutil.copytree(ROOT / name, project.root / name)
         # A fixed date: the same pictures whatever the day they are drawn.
         scaffold.new_guide(project.root, "exemple", "Écrire un guide", TODAY)

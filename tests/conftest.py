@@ -39,6 +39,11 @@ def poster_count(guide: str) -> int:
 
 # The posters of each demo guide: reseaux-sociaux (8) and photos-videos (2)
 POSTER_COUNT = {guide: poster_count(guide) for guide in ("reseaux-sociaux", "photos-videos")}
+# The files each demo brand makes per poster of photos-videos in the formats it chooses
+# besides the A3 poster (brands/*/brand.yaml `formats:`): two PDFs per print format (print
+# and screen), one PNG per picture
+FORMAT_PDFS = {"default": 2, "gh-port-lumiere": 4}  # flyer-a4; affiche-a2, affiche-a1
+FORMAT_PNGS = {"default": 2, "gh-port-lumiere": 3}  # carte-carree, diapo; the others
 # The day every test build pretends to run on: statistic ages never depend on the real date.
 TODAY = datetime.date(2026, 11, 29)
 
@@ -71,7 +76,7 @@ def problems(project: Path, brand: str = "default", langs: list[str] | None = No
 
 def copy_project(destination: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
-    for name in ("content", "brands", "templates", "printers"):
+    for name in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, destination / name)
     return destination
 

@@ -82,10 +82,14 @@ def test_proof_sheet_shows_every_output_and_a_signature_box(built: Path, brand: 
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Épreuve à valider" in text and "Bon à tirer" in text and "Signature" in text
     outputs = sorted(p.relative_to(built / brand).as_posix()
-                     for p in (built / brand).glob("*/*/*.pdf")
+                     for p in [*(built / brand).glob("*/*/*.pdf"),
+                               *(built / brand).glob("*/*/*.png")]
                      if not p.name.endswith(("-screen.pdf", "office.pdf")))
-    # both guides, both languages: the print booklet and every poster
-    assert len(outputs) == 2 * sum(1 + count for count in POSTER_COUNT.values())
+    # both guides, both languages: the print booklet and every poster; and each poster of
+    # photos-videos in the print formats and pictures the brand chooses
+    formats = {"default": 3, "gh-port-lumiere": 5}[brand]
+    assert len(outputs) == 2 * (sum(1 + count for count in POSTER_COUNT.values())
+                                + formats * POSTER_COUNT["photos-videos"])
     flat = re.sub(r"\s", "", text)  # long names wrap in the proof's columns
     for name in outputs:
         assert name in flat

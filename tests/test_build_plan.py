@@ -29,10 +29,16 @@ def test_manifest_lists_every_file_with_its_facts(built: Path, project: kit.Proj
         assert data["tool"].startswith("guidepress ")
         outputs = sorted(p.relative_to(built / brand).as_posix()
                          for p in [*(built / brand).glob("*/*/*.pdf"),
+                                   *(built / brand).glob("*/*/*.png"),
                                    *(built / brand).glob("*/*/web/index.html")])
         assert outputs == planned_files(project, brand)
-        # both guides in both languages: booklet (3 PDFs), web page, two PDFs per poster
-        assert len(outputs) == 2 * sum(3 + 1 + 2 * count for count in POSTER_COUNT.values())
+        # both guides in both languages: booklet (3 PDFs), web page, two PDFs per A3
+        # poster; and the formats the brand chooses for photos-videos, per poster: two PDFs
+        # per print format, a PNG per picture (default: flyer, square card, slide; the
+        # other: A2, A1, portrait and landscape cards, banner)
+        formats = {"default": 2 + 1 + 1, "gh-port-lumiere": 2 + 2 + 1 + 1 + 1}[brand]
+        assert len(outputs) == 2 * (sum(3 + 1 + 2 * count for count in POSTER_COUNT.values())
+                                    + formats * POSTER_COUNT["photos-videos"])
         assert sorted(data["files"]) == outputs
         for name, entry in data["files"].items():
             path = built / brand / name
@@ -40,6 +46,9 @@ def test_manifest_lists_every_file_with_its_facts(built: Path, project: kit.Proj
             assert entry["bytes"] == path.stat().st_size
             if name.endswith("index.html"):
                 assert (entry["profile"], entry["pages"]) == ("web", None)
+                continue
+            if name.endswith(".png"):
+                assert (entry["profile"], entry["pages"]) == ("picture", None)
                 continue
             assert entry["pages"] == len(PdfReader(path).pages)
             expected = "office" if "office" in name else "screen" if "screen" in name else "print"

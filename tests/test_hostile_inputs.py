@@ -39,7 +39,7 @@ GUIDE = "reseaux-sociaux"
 def small_project(tmp_path: Path) -> Path:
     """The project's brands, templates and printers, with one guide of one section and one
     poster (the brands publish only that guide)."""
-    for name in ("templates", "printers", "brands"):
+    for name in ("templates", "printers", "brands", "formats"):
         shutil.copytree(ROOT / name, tmp_path / name)
     for brand in ("default", "gh-port-lumiere"):  # the other guide is at the end of the file
         path = tmp_path / "brands" / brand / "brand.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTER_COUNT, ROOT
+from conftest import BRANDS, FORMAT_PDFS, POSTER_COUNT, ROOT
 from guidepress import post, validate
 from pdfs import A3, A5, MM, box_size, chars, link_uris, page_texts
 
@@ -31,6 +31,13 @@ def test_every_profile_is_produced(built: Path, brand: str, guide_slug: str, lan
     expected = ["guide-office.pdf", "guide-print.pdf", "guide-screen.pdf", "web"]
     for poster in guide.posters:
         expected += [f"poster-{poster.id}.pdf", f"poster-{poster.id}-screen.pdf"]
+    # the other formats the brand chooses among those the guide offers
+    chosen = [validate.load_format(ROOT, name) for name in validate.load_brand(ROOT, brand).formats
+              if name in guide.info.poster_formats and name != "affiche-a3"]
+    for form, poster in ((form, poster) for form in chosen for poster in guide.posters):
+        stem = f"{form.name}-{poster.id}"
+        expected += [f"{stem}.png"] if form.output == "png" else [f"{stem}.pdf",
+                                                                 f"{stem}-screen.pdf"]
     assert names == sorted(expected)
 
 
@@ -125,8 +132,10 @@ def test_every_font_is_embedded_and_declared_by_the_brand(built: Path, brand: st
     families = {"".join(ch for ch in face.family.lower() if ch.isalnum())
                 for face in b.fonts.families}
     paths = sorted(built.glob(f"{brand}/*/*/*.pdf"))
-    # both guides, both languages: three booklet PDFs and two per poster
-    assert len(paths) == 2 * sum(3 + 2 * count for count in POSTER_COUNT.values())
+    # both guides, both languages: three booklet PDFs and two per poster, and the PDFs of
+    # the brand's other print formats (pictures are checked in tests/test_formats.py)
+    assert len(paths) == 2 * (sum(3 + 2 * count for count in POSTER_COUNT.values())
+                              + FORMAT_PDFS[brand] * POSTER_COUNT["photos-videos"])
     for path in paths:
         data = path.read_bytes()
         used = post.pdf_fonts(data)

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTER_COUNT, ROOT, TODAY, edit
+from conftest import BRANDS, FORMAT_PDFS, FORMAT_PNGS, POSTER_COUNT, ROOT, TODAY, edit
 from guidepress import cli, kit, library, models, render, scaffold, validate
 from guidepress.problems import InputErrors, RenderError
 from pdfs import page_texts
@@ -262,10 +262,15 @@ def test_the_library_page_lists_every_output_with_its_thumbnail(built: Path,
     booklets_and_posters = {entry["target"] for entry in files.values()
                             if not entry["target"].endswith("web page")}
     booklets_and_posters_per_language = sum(1 + count for count in POSTER_COUNT.values())
-    assert len(thumbnails) == len(booklets_and_posters) == 2 * booklets_and_posters_per_language
+    # each poster of the leaflet in each other format the brand chooses is a document too
+    formats = (FORMAT_PDFS[brand] // 2 + FORMAT_PNGS[brand]) * POSTER_COUNT[LEAFLET]
+    assert len(thumbnails) == len(booklets_and_posters) == \
+        2 * (booklets_and_posters_per_language + formats)
     assert not re.search(r"""\bsrc=["'](?!data:)""", html)
     assert "<script" not in html and "<link" not in html
-    assert html.count("en CMJN, avec fonds perdus") == 2 * booklets_and_posters_per_language
+    assert html.count("en CMJN, avec fonds perdus") == \
+        2 * (booklets_and_posters_per_language + FORMAT_PDFS[brand] // 2 * POSTER_COUNT[LEAFLET])
+    assert html.count("image PNG en RVB") == 2 * FORMAT_PNGS[brand] * POSTER_COUNT[LEAFLET]
     assert html.count("Pour l’imprimante du bureau") == 4
     assert re.search(r"\d+\u00a0ko · 4 page\(s\)", html)  # the leaflet's size and pages
     assert "Les réseaux sociaux à l’hôpital" in html and "Photos, videos and posts" in html
@@ -300,7 +305,7 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A guide made by `new-guide`, built as it is for the default brand in both languages;
     the output folder holds files of the layout before guides, which must go."""
     project = tmp_path_factory.mktemp("starter")
-    for name in ("content", "brands", "templates", "printers"):
+    for name in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, project / name)
     assert cli.main(["new-guide", STARTER, "--title", "Premiers pas à l’hôpital",
                      "--project", str(project)]) == 0

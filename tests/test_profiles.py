@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from collections import Counter
@@ -12,17 +13,20 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from conftest import BRANDS, POSTER_COUNT, ROOT
+from conftest import BRANDS, FORMAT_PDFS, POSTER_COUNT, ROOT
 from guidepress import kit, post, validate
 from pdfs import A3, A4, A5, MM
 
-PRINT_NAME = re.compile(r"^(guide-print|poster-[a-z0-9-]+(?<!-screen))\.pdf$")
+PRINT_NAME = re.compile(
+    r"^(guide-print|(poster|affiche-a[12]|flyer-a4)-[a-z0-9-]+(?<!-screen))\.pdf$")
 
 
 def all_pdfs(built: Path) -> list[Path]:
     paths = sorted(built.glob("*/*/*/*.pdf"))
-    # two brands, two guides, two languages: three booklet PDFs and two per poster
-    assert len(paths) == 2 * 2 * sum(3 + 2 * count for count in POSTER_COUNT.values())
+    # two brands, two guides, two languages: three booklet PDFs and two per poster, and the
+    # brands' other print formats of the leaflet's posters
+    assert len(paths) == 2 * 2 * sum(3 + 2 * count for count in POSTER_COUNT.values()) + \
+        2 * sum(FORMAT_PDFS.values()) * POSTER_COUNT["photos-videos"]
     return paths
 
 
@@ -59,7 +63,10 @@ def test_pdfinfo_boxes_match_the_printer_ticket(built: Path) -> None:
         if path.name == "guide-office.pdf":
             assert size == pytest.approx(A4[::-1], abs=0.5)
             continue
-        expected = A3 if path.name.startswith("poster-") else A5
+        formats = {"affiche-a2": (420 * MM, 594 * MM), "affiche-a1": (594 * MM, 841 * MM),
+                   "flyer-a4": A4}
+        expected = next((size for stem, size in formats.items() if path.name.startswith(stem)),
+                        A3 if path.name.startswith("poster-") else A5)
         assert size == pytest.approx(expected, abs=0.05)
         if PRINT_NAME.match(path.name):
             assert boxes["BleedBox"] == pytest.approx(
@@ -160,8 +167,12 @@ def test_saddle_stitch_order_for_eight_pages() -> None:
 
 def test_same_inputs_give_byte_identical_pdfs(built: Path, project: kit.Project) -> None:
     (edition,) = kit.prepare(project, ["gh-port-lumiere"], ["fr"], guides=["photos-videos"])
+    # the A3 posters, and one print format and one picture of the brand's others
+    edition = dataclasses.replace(edition, formats=tuple(
+        form for form in edition.formats if form.name in ("affiche-a3", "affiche-a1",
+                                                           "bandeau-mail")))
     again = kit.render_edition(project, edition)
-    assert len(again) == 8
+    assert len(again) == 8 + (2 + 1) * POSTER_COUNT["photos-videos"]
     for name, data in again.items():
         assert data == (built / "gh-port-lumiere/photos-videos/fr" / name).read_bytes(), name
 

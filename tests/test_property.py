@@ -43,7 +43,7 @@ def poster(draw: st.DrawFn) -> dict:
 def test_any_input_gives_a_pdf_or_a_located_error(tmp_path_factory, posters, primary,
                                                   name) -> None:
     project = tmp_path_factory.mktemp("project")
-    for folder in ("content", "brands", "templates", "printers"):
+    for folder in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / folder, project / folder)
     (project / "content/reseaux-sociaux/fr/posters.yaml").write_text(
         yaml.safe_dump({"posters": posters}, allow_unicode=True), encoding="utf-8")

@@ -57,7 +57,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):
 def batch_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with 6 establishments, three sections and two posters."""
     root = tmp_path_factory.mktemp("project")
-    for name in ("content", "brands", "templates", "printers"):
+    for name in ("content", "brands", "templates", "printers", "formats"):
         shutil.copytree(ROOT / name, root / name)
     shutil.rmtree(root / "content/photos-videos")  # one guide: the social-networks one
     for brand in ("default", "gh-port-lumiere"):  # the other guide is at the end of the file
@@ -429,7 +429,7 @@ def test_the_inputs_hash_does_not_depend_on_where_the_project_is(tmp_path: Path)
     hashes = []
     for place in ("here", "elsewhere/deeper"):
         root = tmp_path / place
-        for name in ("content", "brands", "templates", "printers"):
+        for name in ("content", "brands", "templates", "printers", "formats"):
             shutil.copytree(ROOT / name, root / name)
         project = kit.Project(root)
         editions = kit.prepare(project, ["gh-port-lumiere"], ["fr"])

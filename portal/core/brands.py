@@ -95,8 +95,9 @@ def brand_digest(establishment: Establishment) -> str:
 
 
 def sync_inputs(root: Path, versions: dict[str, GuideVersion]) -> None:
-    """Make `root` a guidepress project: the published guides, templates and tickets."""
-    for name in ("templates", "printers"):
+    """Make `root` a guidepress project: the published guides, templates, formats and
+    tickets."""
+    for name in ("templates", "printers", "formats"):
         _replace_tree(settings.ROOT / name, root / name)
     content = root / "content"
     if content.exists():

@@ -109,7 +109,9 @@ def run_preview(build_id: int) -> None:
             editions = kit.prepare(project, [establishment.slug], ["fr"], guides=guides or None,
                                    draft=True)
             targets = plan(editions[:1])
-            chosen = [t for t in targets if t.poster_index == 0]
+            # the first poster in the guide's first format (the A3 poster unless it says
+            # otherwise), and the booklet
+            chosen = [t for t in targets if t.poster_index == 0 and not t.png][:1]
             chosen += [t for t in targets if t.poster_index is None and not t.web]
             results = kit.run_locally(project, [(t, "") for t in chosen], len(chosen),
                                       workers.Limits())

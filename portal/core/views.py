@@ -19,6 +19,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -329,11 +330,38 @@ def kit_files(establishment: Establishment) -> list[tuple[str, str]]:
     except (OSError, ValueError):
         return []
     files = []
-    for name in sorted(manifest.get("files", {})):
-        use = next((text for end, text in FILE_USES if name.endswith(end)), "")
+    for name, entry in sorted(manifest.get("files", {}).items()):
+        use = _format_use(name, entry.get("format")) or \
+            next((text for end, text in FILE_USES if name.endswith(end)), "")
         files.append((name, str(use)))
     files += [(name, str(use)) for name, use in KIT_FILES.items() if (folder / name).is_file()]
     return files
+
+
+FORMAT_USES = {  # (output, how the name ends or the format's kind): what it is for
+    ("print", ".pdf"): gettext_lazy("{format} for the print shop: PDF/X-4 in CMYK, bleed and "
+                                    "crop marks."),
+    ("print", "-screen.pdf"): gettext_lazy("{format} for screens and the intranet."),
+    ("png", "card"): gettext_lazy("{format}: a picture for the establishment's social-media "
+                                  "accounts."),
+    ("png", "slide"): gettext_lazy("{format}: a picture for waiting-room screens."),
+    ("png", "banner"): gettext_lazy("{format}: a picture for the top of an e-mail or a "
+                                    "newsletter."),
+}
+
+
+def _format_use(name: str, form: object) -> str | None:
+    """What a file made in a format (formats/<name>.yaml) is for, with the format's name
+    in the reader's language; None for other files and the A3 poster."""
+    if not isinstance(form, dict) or form.get("name") in (None, "affiche-a3"):
+        return None
+    label = (form.get("label") or {}).get(get_language()[:2]) or form.get("name")
+    if form.get("output") == "png":
+        key = ("png", form.get("kind"))
+    else:
+        key = ("print", "-screen.pdf" if name.endswith("-screen.pdf") else ".pdf")
+    use = FORMAT_USES.get(key)
+    return str(use).format(format=label) if use is not None else None
 
 
 @establishment_member
