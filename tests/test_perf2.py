@@ -13,6 +13,7 @@ import pikepdf
 import pypdfium2
 import pytest
 import weasyprint
+from PIL import Image
 from pypdf import PdfReader
 
 from guidepress import kit, manifest, preflight, proof, queue, snapshot, storage, workers
@@ -38,6 +39,7 @@ def _outputs(folder: Path, colour: str) -> Path:
     where.mkdir(parents=True)
     (where / "guide-print.pdf").write_bytes(_pdf("A5", 3, colour))
     (where / "poster-stade.pdf").write_bytes(_pdf("A3", 1, "black"))
+    Image.new("RGB", (1080, 1350), colour).save(where / "carte-portrait-stade.png")
     return folder
 
 
@@ -52,9 +54,10 @@ def test_proof_thumbnails_have_the_pixels_they_print_at_whatever_the_page_size(
     output = _outputs(tmp_path / "new", "black")
     data = _make(proof_tools, output, tmp_path / "none")
     heights = _image_heights(data)
-    # 3 booklet pages and 1 poster; the A3 poster (twice the A5 page's height) is not
-    # rasterised at twice the pixels: every thumbnail prints 30 mm tall at 120 ppi.
-    assert len(heights) == 4
+    # 3 booklet pages, 1 poster and 1 card; the A3 poster (twice the A5 page's height) is
+    # not rasterised at twice the pixels, nor the card kept at its 1350 px: every thumbnail
+    # prints 30 mm tall, at 120 ppi.
+    assert len(heights) == 5
     assert set(heights) == {142} == {proof.THUMBNAIL_HEIGHT_PX}
 
 
