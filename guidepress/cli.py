@@ -9,7 +9,9 @@ import datetime
 import errno
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     argparse._ = i18n._  # type: ignore[attr-defined]
     argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
     args = parser().parse_args(argv)
+    args.interrupted = []
+    previous = _note_interrupts(args.interrupted)
     try:
         return _run(args)
     except KeyboardInterrupt:  # outside a build (check, new-brand…): nothing was written
@@ -129,6 +133,26 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(_os_message(exc, args), file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _note_interrupts(pressed: list[bool]) -> object:
+    """Have Ctrl-C append to `pressed` before it raises KeyboardInterrupt as usual; return
+    the handler it replaces (None outside the main thread, which alone gets signals).
+
+    A library can turn the KeyboardInterrupt raised inside it into an error of its own
+    (pydantic's serialiser does): `pressed` still says that Ctrl-C was pressed, so the
+    user reads the interruption's message, not that error's traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_ctrl_c(number: int, frame: object) -> None:
+        pressed.append(True)
+        signal.default_int_handler(number, frame)
+
+    return signal.signal(signal.SIGINT, on_ctrl_c)
 
 
 def _os_message(exc: OSError, args: argparse.Namespace) -> str:
@@ -198,16 +222,24 @@ def _run(args: argparse.Namespace) -> int:
             reason=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        message = (_("interrupted: every brand not yet published keeps its previous files "
-                     "in {folder}; the queued jobs were cancelled") if args.queue else
-                   _("interrupted: every brand not yet published keeps its previous files "
-                     "in {folder}"))
-        print(message.format(folder=output), file=sys.stderr)
-        return INTERRUPTED
+        return _interrupted(args, output)
+    except Exception:
+        if not args.interrupted:
+            raise
+        return _interrupted(args, output)  # Ctrl-C, reported by a library as its own error
     progress.summary(outcome, output)
     for problem in outcome.problems:
         print(_("FAILED {problem}").format(problem=problem), file=sys.stderr)
     return outcome.exit_code
+
+
+def _interrupted(args: argparse.Namespace, output: Path) -> int:
+    message = (_("interrupted: every brand not yet published keeps its previous files "
+                 "in {folder}; the queued jobs were cancelled") if args.queue else
+               _("interrupted: every brand not yet published keeps its previous files "
+                 "in {folder}"))
+    print(message.format(folder=output), file=sys.stderr)
+    return INTERRUPTED
 
 
 def _compare(project: kit.Project, output: Path, accept: bool) -> int:

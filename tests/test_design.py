@@ -495,3 +495,26 @@ def test_compare_and_accept_commands(built: Path, tmp_path: Path,
         "build.py accept"
     before_and_after = Image.open(sheet)
     assert before_and_after.width > 1.3 * before_and_after.height  # two pages side by side
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_an_email_address_breaks_only_after_its_at_sign(built: Path, brand: str) -> None:
+    """On every printed page of a brand's kit, each of its e-mail addresses is whole on a
+    line or broken just after "@": broken at a hyphen ("maison-des-usagers@gh-port-" /
+    "lumiere.example"), it reads as a hyphenated word and is copied wrong."""
+    addresses = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+                               (ROOT / "brands" / brand / "brand.yaml").read_text("utf-8")))
+    wrong, seen = [], set()
+    for path in sorted((built / brand).glob("*/*/*.pdf")):
+        if path.name.endswith("-screen.pdf") or path.name.endswith("-office.pdf"):
+            continue  # the same pages as the print PDF
+        for number, text in enumerate(page_texts(path), start=1):
+            for address in addresses:
+                local, domain = address.split("@")
+                if address in text or f"{local}@\n{domain}" in text:
+                    seen.add(address)
+                wrong += [(path.name, number, address[:k]) for k in range(1, len(address))
+                          if address[k - 1] != "@" and
+                          f"{address[:k]}\n{address[k:]}" in text]
+    assert seen  # the addresses printed (a default contact every guide overrides is not)
+    assert wrong == [], wrong[:5]
