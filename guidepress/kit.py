@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from guidepress import (library, manifest, pdf, post, preflight, proof, publish, render,
                         typography, validate, workers)
@@ -26,6 +27,8 @@ from guidepress.load import load_yaml
 from guidepress.models import Brand, Format, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, Problem, RenderError, exit_code
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -115,14 +118,22 @@ def prepare(project: Project, slugs: list[str], langs: list[str] | None,
 def _formats(project: Project, names: list[str], loaded: dict[str, Format | None],
              errors: list[InputError]) -> tuple[Format, ...]:
     """The formats of `formats/` named, each read once per run."""
-    for name in names:
-        if name not in loaded:
-            try:
-                loaded[name] = validate.load_format(project.root, name)
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-                loaded[name] = None
-    return tuple(found for name in names if (found := loaded[name]) is not None)
+    found = [_read_once(loaded, name, functools.partial(validate.load_format, project.root,
+                                                        name), errors) for name in names]
+    return tuple(format_ for format_ in found if format_ is not None)
+
+
+def _read_once(loaded: dict[str, T | None], key: str, read: Callable[[], T],
+               errors: list[InputError]) -> T | None:
+    """`read()` once per run for `key`, whatever the number of brands that need it: its
+    input errors are collected (once), and it is then None."""
+    if key not in loaded:
+        try:
+            loaded[key] = read()
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+            loaded[key] = None
+    return loaded[key]
 
 
 def check_guides(project: Project, guides: list[str]) -> None:
@@ -153,13 +164,8 @@ def _load_languages(project: Project, info: GuideInfo, brand: Brand | None, lang
 def _guide_info(project: Project, slug: str, infos: dict[str, GuideInfo | None],
                 errors: list[InputError]) -> GuideInfo | None:
     """Read a guide's guide.yaml once per run, whatever the number of brands."""
-    if slug not in infos:
-        try:
-            infos[slug] = validate.load_guide_info(project.root, slug)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-            infos[slug] = None
-    return infos[slug]
+    return _read_once(infos, slug, functools.partial(validate.load_guide_info, project.root,
+                                                     slug), errors)
 
 
 def _languages(brand: Brand | None, info: GuideInfo, langs: list[str] | None,
