@@ -397,7 +397,8 @@ def brand_reports(editions: list[Edition], max_statistic_age: int, today: dateti
 def preflight_existing(editions: list[Edition], output: Path, max_statistic_age: int,
                        today: datetime.date, langs: list[str] | None = None
                        ) -> dict[str, preflight.Report]:
-    """Preflight without rendering: brand checks, and the PDFs already in `output/`."""
+    """Preflight without rendering: brand checks, and the PDFs and pictures already in
+    `output/`."""
     reports = brand_reports(editions, max_statistic_age, today, langs)
     for edition in editions:
         folder = output / edition.brand.slug / edition.where
@@ -405,6 +406,10 @@ def preflight_existing(editions: list[Edition], output: Path, max_statistic_age:
             preflight.check_document(f"{edition.where}/{path.name}", path.read_bytes(),
                                      edition.brand, edition.ticket,
                                      reports[edition.brand.slug])
+    for target in plan(editions):
+        if target.png and (output / target.path).is_file():
+            preflight.check_picture(target.path, (output / target.path).read_bytes(),
+                                    target.format.pixels, reports[target.edition.brand.slug])
     return reports
 
 
@@ -475,11 +480,8 @@ def render_target(project: Project, target: Target,
 
 def _picture(target: Target, data: bytes, report: preflight.Report) -> bytes:
     """The laid-out page as a PNG of exactly the format's pixels, checked."""
-    form = target.format
-    size = (int(form.size.width), int(form.size.height))
-    image = post.rasterise(data, size)
-    name = f"{target.edition.brand.slug}/{target.edition.where}/{target.names[0]}"
-    preflight.check_picture(name, image, size, report)
+    image = post.rasterise(data, target.format.pixels)
+    preflight.check_picture(target.path, image, target.format.pixels, report)
     return image
 
 

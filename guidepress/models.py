@@ -823,6 +823,11 @@ class Format(FormatFile):
         return 2 if self.kind == "flyer" else 1
 
     @property
+    def pixels(self) -> tuple[int, int]:
+        """A picture's width and height in pixels."""
+        return int(self.size.width), int(self.size.height)
+
+    @property
     def size_mm(self) -> tuple[float, float]:
         """The sheet's size in mm (a CSS pixel is 1/96 inch)."""
         factor = 25.4 / 96 if self.size.unit == "px" else 1.0

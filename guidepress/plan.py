@@ -83,6 +83,11 @@ class Target:
         return self.format is not None and self.format.output == "png"
 
     @property
+    def path(self) -> str:
+        """Where the target's first file goes, under `output/`: <brand>/<guide>/<lang>/…"""
+        return f"{self.edition.brand.slug}/{self.edition.where}/{self.names[0]}"
+
+    @property
     def names(self) -> list[str]:
         """The files this target produces."""
         if self.web:

@@ -23,7 +23,7 @@ from guidepress import compare, i18n, kit, manifest, proof, queue, render, snaps
 from guidepress.preflight import Report
 from guidepress.plan import plan
 from guidepress.problems import InputErrors
-from conftest import ROOT, edit, problems
+from conftest import ROOT, TODAY, edit, problems
 
 GUIDE = "photos-videos"
 MM = 72 / 25.4
@@ -333,3 +333,23 @@ def test_the_watch_preview_shows_pictures_too(built: Path, tmp_path: Path) -> No
     with Image.open(BytesIO(base64.b64decode(
             preview.thumbnails[f"{GUIDE}/fr/diapo-accord.png"].split(",", 1)[1]))) as image:
         assert image.size == (432, 243)  # 1920 × 1080 px, as a page of that CSS size at 0.3
+
+
+def test_check_looks_at_the_pictures_already_built(built: Path, tmp_path: Path) -> None:
+    """`build.py check` preflights the pictures in output/ as a build does (it read the
+    PDFs only): a card resized by hand is named with its expected size."""
+    project = kit.Project(ROOT)
+    editions = kit.prepare(project, ["gh-port-lumiere"], ["fr"], guides=[GUIDE])
+    folder = tmp_path / "gh-port-lumiere" / GUIDE / "fr"
+    folder.mkdir(parents=True)
+    good = built / "gh-port-lumiere" / GUIDE / "fr" / "carte-paysage-accord.png"
+    (folder / good.name).write_bytes(good.read_bytes())
+    with Image.open(good) as image:
+        image.resize((1000, 563)).save(folder / "carte-portrait-accord.png",
+                                       icc_profile=image.info["icc_profile"])
+    report = kit.preflight_existing(editions, tmp_path, 5, TODAY)["gh-port-lumiere"]
+    where = f"gh-port-lumiere/{GUIDE}/fr"
+    assert f"{where}/carte-paysage-accord.png: 1200 × 675 px, RGB, sRGB" in report.checked
+    assert [str(f) for f in report.errors] == [
+        f"ERROR   {where}/carte-portrait-accord.png: the picture is 1000 × 563 px in RGB; its "
+        "format asks for 1080 × 1350 px in sRGB"]
