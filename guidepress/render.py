@@ -337,8 +337,11 @@ def _cmyk_channels(rgb: tuple[int, ...], digest: str, icc_profile: Path) -> tupl
 
 @lru_cache(maxsize=4)
 def _cmyk_transform(digest: str, icc_profile: Path) -> ImageCms.ImageCmsTransform:
-    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"),
-                                   ImageCms.getOpenProfile(str(icc_profile)), "RGB", "CMYK",
+    # The profile is read into memory: opened from its path, littleCMS keeps the file open
+    # and reads it later, through a file offset that the forked workers inheriting this
+    # cached transform share (two at once read garbage: "Could not get profile").
+    profile = ImageCms.getOpenProfile(io.BytesIO(icc_profile.read_bytes()))
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), profile, "RGB", "CMYK",
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
