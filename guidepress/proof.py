@@ -51,10 +51,7 @@ def picture_thumbnail(png: bytes, scale: float) -> str:
     with Image.open(BytesIO(png)) as image:
         size = (max(1, round(image.width * scale * 0.75)),
                 max(1, round(image.height * scale * 0.75)))  # a CSS pixel is 0.75 pt
-        small = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-    buffer = BytesIO()
-    small.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+        return _png_url(image.convert("RGB").resize(size, Image.Resampling.LANCZOS))
 
 
 def thumbnails(data: bytes, scale: float, limit: int = MAX_THUMBNAILS) -> list[str]:
@@ -66,12 +63,7 @@ def thumbnails(data: bytes, scale: float, limit: int = MAX_THUMBNAILS) -> list[s
                   for index in range(min(len(document), limit))]
     finally:
         document.close()
-    urls = []
-    for image in images:
-        buffer = BytesIO()
-        image.save(buffer, format="PNG")
-        urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
-    return urls
+    return [_png_url(image) for image in images]
 
 
 def _fitted(image: Image.Image) -> Image.Image:
