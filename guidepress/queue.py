@@ -13,6 +13,7 @@ only, `render_job`, whatever a job names; so writing to Redis cannot run code on
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import json
@@ -34,9 +35,11 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus, get_current_job
 from rq.serializers import JSONSerializer
 
-from guidepress import kit, manifest, pdf, snapshot, workers
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from guidepress import kit, manifest, pdf, render, snapshot, workers
 from guidepress.i18n import _, ngettext
-from guidepress.plan import Project, Target, plan
+from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, RenderError
 from guidepress.storage import Storage, StorageError, Stored
 
@@ -310,6 +313,22 @@ class JobFailed(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
+class Prepared:
+    """An edition of an unpacked snapshot, validated and typeset, with its template
+    environment compiled: what every job of that edition starts from."""
+
+    project: Project
+    edition: Edition
+    env: ImmutableSandboxedEnvironment
+
+
+# What a prepared edition is made of: the snapshot (content-addressed: its files never
+# change under a digest), and the job's fields that `kit.prepare` reads.
+PreparedKey = tuple[str, str, str, str, str, bool]
+KEEP_PREPARED = 16  # editions kept prepared by a worker, the least recently used dropped
+
+
+@dataclasses.dataclass(frozen=True)
 class WorkerSettings:
     """What a worker was started with; its forks (one per job) inherit it."""
 
@@ -317,6 +336,10 @@ class WorkerSettings:
     limits: workers.Limits
     # This worker's private folder of unpacked snapshots (see `_unpacked`)
     unpacked: Path | None = None
+    # Editions prepared by the worker before it forks a job's work horse (`prepare_job`),
+    # which inherits them: a snapshot's editions are validated once per worker, not per job
+    prepared: collections.OrderedDict[PreparedKey, Prepared] = dataclasses.field(
+        default_factory=collections.OrderedDict, compare=False)
 
 
 _settings: WorkerSettings | None = None
@@ -347,7 +370,15 @@ class RenderJob(Job):
 
 class RenderWorker(Worker):
     """RQ's forking worker (a fork per job), with heartbeats of a chosen period: a job whose
-    worker misses about three of them is taken as abandoned and retried elsewhere."""
+    worker misses about three of them is taken as abandoned and retried elsewhere.
+
+    Before forking a job's work horse, it unpacks and prepares the job's edition (see
+    `prepare_job`), so that the horse, and every later job of the same edition, inherit it.
+    """
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        prepare_job(job)
+        super().fork_work_horse(job, queue)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         period = self.job_monitoring_interval
@@ -382,10 +413,12 @@ def render_job(request: dict) -> dict:
             with tempfile.TemporaryDirectory(prefix=f"{JOB_FOLDER}{os.getpid()}-") as folder:
                 meta = snapshot.extract(settings.storage.get_snapshot(job.snapshot),
                                         Path(folder))
-                result = _render(job, meta, Path(folder), settings.limits)
+                # a folder of this job only: nothing prepared from it is kept
+                result = _render(job, meta, Path(folder), settings.limits,
+                                 collections.OrderedDict())
         else:
             root, meta = _unpacked(settings.storage, settings.unpacked, job.snapshot)
-            result = _render(job, meta, root, settings.limits)
+            result = _render(job, meta, root, settings.limits, settings.prepared)
     except (StorageError, snapshot.SnapshotError) as exc:
         raise _failed(str(exc)) from None
     if result.input_errors:
@@ -403,6 +436,67 @@ def render_job(request: dict) -> dict:
     except StorageError as exc:
         raise _failed(str(exc)) from None
     return {"status": "built", "seconds": round(result.seconds, 3)}
+
+
+def prepare_job(job: Job) -> None:
+    """In the worker, before forking the job's work horse: unpack the job's snapshot and
+    prepare its edition, unless already done for an earlier job.
+
+    Only what the submitting side validated already runs here, as a local build validates
+    and compiles in its main process; anything unexpected is left for the work horse,
+    which meets it again and reports it as the job's failure, under its limits.
+    """
+    settings = _settings
+    if settings is None or settings.unpacked is None or job.func_name != RENDER_JOB:
+        return
+    try:
+        request = JobRequest.model_validate(job.kwargs.get("request"))
+        if request.tool != manifest.tool_version() or \
+                settings.storage.has_outputs(request.inputs):
+            return
+        root, meta = _unpacked(settings.storage, settings.unpacked, request.snapshot)
+        _prepared(settings.prepared, request, root, meta)
+    except Exception:  # noqa: BLE001 - the work horse reports it, with its words
+        return
+
+
+def _prepared(memo: collections.OrderedDict[PreparedKey, Prepared], job: JobRequest,
+              root: Path, meta: dict) -> Prepared | list[InputError]:
+    """The job's edition from the snapshot unpacked at `root`: validated and its templates
+    compiled once per worker (kept in `memo`, bounded), or its input errors.
+
+    The key holds the snapshot's digest, and `root` is the worker's folder named by it,
+    read-only and unpacked again from checked bytes if it was dropped: a prepared edition
+    cannot outlive a change of the files it was read from.
+    """
+    if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
+        raise snapshot.SnapshotError(_("the snapshot is not the one of this job's brand"))
+    icc = (root / str(meta.get("icc", ""))).resolve()
+    if not icc.is_relative_to(root.resolve()) or not icc.is_file():
+        raise snapshot.SnapshotError(_("the snapshot lacks the printer's ICC profile"))
+    key = (job.snapshot, job.brand, job.guide, job.lang, job.printer, job.draft)
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    project = Project(root)
+    try:
+        editions = kit.prepare(project, [job.brand], [job.lang], job.printer, [job.guide],
+                               job.draft)
+    except InputErrors as exc:
+        return exc.errors
+    # The profile the submitter hashed, from the snapshot, whatever this machine has.
+    edition = dataclasses.replace(editions[0], ticket=editions[0].ticket.model_copy(
+        update={"icc_profile": icc}))
+    env = render.template_environment(project.templates, edition.brand,
+                                      edition.guide.info.folder)
+    try:
+        render.compile_templates(env, project.templates, edition.brand)
+    except InputErrors:
+        pass  # the job's render reports it, by file and line, as a local build does
+    memo[key] = Prepared(project, edition, env)
+    while len(memo) > KEEP_PREPARED:
+        memo.popitem(last=False)
+    return memo[key]
 
 
 KEEP_UNPACKED = 8  # snapshots kept unpacked by a worker: a batch's jobs come brand by brand
@@ -450,27 +544,19 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits
-            ) -> workers.Result:
-    if meta.get("brand") != job.brand or meta.get("printer") != job.printer:
-        raise snapshot.SnapshotError(_("the snapshot is not the one of this job's brand"))
-    icc = (root / str(meta.get("icc", ""))).resolve()
-    if not icc.is_relative_to(root.resolve()) or not icc.is_file():
-        raise snapshot.SnapshotError(_("the snapshot lacks the printer's ICC profile"))
+def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits,
+            memo: collections.OrderedDict[PreparedKey, Prepared]) -> workers.Result:
+    """Render the job's target from the snapshot unpacked at `root`, in a bounded child;
+    the edition comes from `memo` when the worker prepared it already."""
     if job.epoch:
         os.environ["SOURCE_DATE_EPOCH"] = job.epoch  # this fork's own environment
     else:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
-    project = Project(root)
-    try:
-        editions = kit.prepare(project, [job.brand], [job.lang], job.printer, [job.guide],
-                               job.draft)
-    except InputErrors as exc:
-        return workers.Result(0, input_errors=exc.errors)
-    edition = editions[0]
-    # The profile the submitter hashed, from the snapshot, whatever this machine has.
-    edition = dataclasses.replace(edition, ticket=edition.ticket.model_copy(
-        update={"icc_profile": icc}))
+    prepared = _prepared(memo, job, root, meta)
+    if isinstance(prepared, list):
+        return workers.Result(0, input_errors=prepared)
+    project, edition = prepared.project, prepared.edition
+    # Read again for each job: the font packages of this machine may change
     if snapshot.installed_font_digests(edition) != meta.get("installed_fonts"):
         return workers.Result(0, failure=_("the brand's installed font files differ on this "
                                            "worker; install the same font packages everywhere"))
@@ -479,7 +565,8 @@ def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits
         return workers.Result(0, failure=f"{job.brand}/{job.guide}/{job.lang} has no "
                               f"{job.target}")
     limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
-    return next(workers.run([functools.partial(kit.render_target, project, target)], 1,
+    return next(workers.run([functools.partial(kit.render_target, project, target,
+                                               prepared.env)], 1,
                             limits, initializer=pdf.fresh_font_configuration,
                             labels=[target.label]))
 
