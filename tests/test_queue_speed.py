@@ -1,0 +1,172 @@
+"""Issue 14, point 6, the queue's half: what a queue worker does once per snapshot rather
+than once per job, counted (never timed)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from conftest import start_redis
+from guidepress import kit, manifest, queue, snapshot, storage, workers
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = "reseaux-sociaux/fr"
+
+# A `build.py worker` in burst mode whose kit.prepare and template compiling write one
+# line per call (with the process's PID) to a file: the work horses are forks, so a
+# counter in memory would not come back.
+COUNTING_WORKER = textwrap.dedent("""
+    import json, os, sys
+    sys.path.insert(0, {root!r})
+    from guidepress import kit, queue, render, storage, workers
+
+    def counted(name, function):
+        def call(*args, **kwargs):
+            with open({calls!r}, "a") as calls:
+                calls.write(json.dumps([name, os.getpid()]) + "\\n")
+            return function(*args, **kwargs)
+        return call
+
+    kit.prepare = counted("prepare", kit.prepare)
+    render.compile_templates = counted("compile", render.compile_templates)
+    with open({calls!r}, "a") as calls:
+        calls.write(json.dumps(["worker", os.getpid()]) + "\\n")
+    queue.run_worker({url!r}, storage.FolderStorage(__import__("pathlib").Path({store!r})),
+                     workers.Limits(120, 2000), burst=True)
+""")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    port = _free_port()
+    server = start_redis(tmp_path_factory.mktemp("redis"), port)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def edition(project: kit.Project) -> kit.Edition:
+    return next(e for e in kit.prepare(project, ["default"], ["fr"]) if e.where == GUIDE)
+
+
+def _request(edition: kit.Edition, digest: str, target: str, inputs: str) -> queue.JobRequest:
+    return queue.JobRequest(brand="default", guide="reseaux-sociaux", lang="fr",
+                            printer=edition.brand.printer, target=target, snapshot=digest,
+                            inputs=inputs, tool=manifest.tool_version(), epoch="",
+                            seconds=120, memory_mb=2000)
+
+
+def test_a_worker_prepares_a_snapshot_once_for_all_its_jobs(
+        project: kit.Project, edition: kit.Edition, redis_url: str, tmp_path: Path) -> None:
+    """Three jobs of one snapshot through a real worker: the brand, guide and ticket are
+    validated and the templates compiled once, in the worker, before its first fork; the
+    work horses start from that (before: once in each horse, three times)."""
+    store = storage.FolderStorage(tmp_path / "storage")
+    digest = store.put_snapshot(snapshot.make(project, edition, edition.brand.printer))
+    posters = [poster.id for poster in edition.guide.posters[:2]]
+    targets = ["web", *(f"poster:{poster}" for poster in posters)]
+    jobs = Queue(queue.QUEUE_NAME, connection=redis.Redis.from_url(redis_url),
+                 serializer=JSONSerializer)
+    requests = [_request(edition, digest, target, f"{number + 1}" * 64)
+                for number, target in enumerate(targets)]
+    for request in requests:
+        jobs.enqueue(queue.RENDER_JOB, request=request.model_dump())
+    calls = tmp_path / "calls.jsonl"
+    script = COUNTING_WORKER.format(root=str(ROOT), calls=str(calls), url=redis_url,
+                                    store=str(tmp_path / "storage"))
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for request in requests:  # every job built its target
+        assert store.has_outputs(request.inputs), done.stderr
+    assert set(store.get_outputs("2" * 64).files) == {f"poster-{posters[0]}.pdf",
+                                                       f"poster-{posters[0]}-screen.pdf"}
+    lines = [json.loads(line) for line in calls.read_text().splitlines()]
+    worker = next(pid for name, pid in lines if name == "worker")
+    assert [name for name, _ in lines].count("prepare") == 1, lines
+    assert [name for name, _ in lines].count("compile") == 1, lines
+    assert all(pid == worker for _, pid in lines)  # in the worker, not in a horse
+
+
+def test_a_prepared_edition_is_the_one_of_its_snapshot(
+        project: kit.Project, edition: kit.Edition, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept by the snapshot's digest: a brand changed (a new snapshot) is prepared again,
+    from its own files; the same snapshot is not; and no more than KEEP_PREPARED are kept."""
+    monkeypatch.setattr(queue, "KEEP_PREPARED", 2)
+    store = storage.FolderStorage(tmp_path / "storage")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    calls: list[str] = []
+    original = kit.prepare
+    monkeypatch.setattr(kit, "prepare",
+                        lambda project, *args: calls.append(project.root.name)
+                        or original(project, *args))
+    memo: collections.OrderedDict = collections.OrderedDict()
+    digests = []
+    for colour in ("#1F4E79", "#5B2C6F"):
+        brand_yaml = (edition.brand.folder / "brand.yaml").read_text(encoding="utf-8")
+        copy = kit.Project(tmp_path / f"project-{colour[1:]}")
+        for name in ("content", "templates", "printers", "formats"):
+            _copy(project.root / name, copy.root / name)
+        _copy(edition.brand.folder, copy.root / "brands" / "default")
+        (copy.root / "brands/default/brand.yaml").write_text(
+            brand_yaml.replace('"#1F4E79"', f'"{colour}"'), encoding="utf-8")
+        mine = kit.prepare(copy, ["default"], ["fr"], None, ["reseaux-sociaux"])[0]
+        assert mine.brand.colours.primary == colour
+        digests.append(store.put_snapshot(snapshot.make(copy, mine, mine.brand.printer)))
+    calls.clear()
+    first, second = digests
+    for digest in (first, first, second, second, first):
+        root, meta = queue._unpacked(store, unpacked, digest)
+        prepared = queue._prepared(memo, _request(edition, digest, "web", "0" * 64), root, meta)
+        assert prepared.project.root == unpacked / digest
+        assert prepared.edition.brand.folder.is_relative_to(unpacked / digest)
+        assert prepared.edition.ticket.icc_profile.is_relative_to(unpacked / digest)
+    assert calls == [first, second]  # once per snapshot, in the order first seen
+    assert memo[(first, "default", "reseaux-sociaux", "fr", edition.brand.printer, False)
+                ].edition.brand.colours.primary == "#1F4E79"
+    assert memo[(second, "default", "reseaux-sociaux", "fr", edition.brand.printer, False)
+                ].edition.brand.colours.primary == "#5B2C6F"
+    # a draft is another edition, a third one: the least recently used (second) is dropped
+    draft = _request(edition, second, "web", "0" * 64).model_copy(update={"draft": True})
+    queue._prepared(memo, draft, *queue._unpacked(store, unpacked, second))
+    assert [(key[0], key[-1]) for key in memo] == [(first, False), (second, True)]
+    assert calls == [first, second, second]
+
+
+def _copy(source: Path, destination: Path) -> None:
+    shutil.copytree(source, destination)
+
+
+def test_a_job_in_a_folder_of_its_own_keeps_nothing_prepared(
+        project: kit.Project, edition: kit.Edition, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the worker's folder of unpacked snapshots, each job unpacks into a folder
+    deleted after it: nothing prepared from it may be kept."""
+    store = storage.FolderStorage(tmp_path / "storage")
+    digest = store.put_snapshot(snapshot.make(project, edition, edition.brand.printer))
+    settings = queue.WorkerSettings(store, workers.Limits(120, 2000), None)
+    monkeypatch.setattr(queue, "_settings", settings)
+    request = _request(edition, digest, "web", "9" * 64)
+    assert queue.render_job(request.model_dump())["status"] == "built"
+    assert store.has_outputs("9" * 64)
+    assert len(settings.prepared) == 0
