@@ -1,10 +1,11 @@
 """Issue 14, point 6, the queue's half: what a queue worker does once per snapshot rather
-than once per job, counted (never timed)."""
+than once per job, and the YAML read by libyaml's C parser, counted (never timed)."""
 
 from __future__ import annotations
 
 import collections
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from conftest import start_redis
-from guidepress import kit, manifest, queue, snapshot, storage, workers
+from guidepress import kit, load, manifest, queue, snapshot, storage, workers
+from guidepress.problems import InputErrors
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = "reseaux-sociaux/fr"
@@ -170,3 +172,83 @@ def test_a_job_in_a_folder_of_its_own_keeps_nothing_prepared(
     assert queue.render_job(request.model_dump())["status"] == "built"
     assert store.has_outputs("9" * 64)
     assert len(settings.prepared) == 0
+
+
+# --- YAML read with libyaml's C parser, its messages and lines unchanged -----------------
+
+def _project_yaml() -> list[Path]:
+    return sorted(path for folder in ("content", "brands", "formats", "printers")
+                  for path in (ROOT / folder).rglob("*.yaml"))
+
+
+def test_valid_files_are_read_by_libyaml_with_the_same_data_and_lines(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every YAML file of the project goes through libyaml's C parser: the pure-Python
+    composer (before: every file, node by node) is not called, and the data and the line
+    of every key are those it gives."""
+    calls: list[int] = []
+    original = load._StrictLoader.compose_node
+    monkeypatch.setattr(load._StrictLoader, "compose_node",
+                        lambda self, *args: calls.append(1) or original(self, *args))
+    fast = [load.load_yaml(path, path.name) for path in _project_yaml()]
+    assert len(fast) > 40 and calls == []
+    monkeypatch.setattr(load, "_fast_path_fits", lambda text: False)
+    strict = [load.load_yaml(path, path.name) for path in _project_yaml()]
+    assert len(calls) > 1000  # the strict composer alone reads node by node
+    for one, other in zip(fast, strict, strict=True):
+        assert (one.data, one.lines, one.problems) == (other.data, other.lines,
+                                                       other.problems)
+    assert max(max(source.lines.values()) for source in fast) > 50
+
+
+def _outcome(path: Path, text: str) -> tuple:
+    path.write_text(text, encoding="utf-8")
+    try:
+        source = load.load_yaml(path, "f.yaml")
+    except InputErrors as exc:
+        return ("refused", exc.errors)
+    return ("read", source.data, source.lines, source.problems)
+
+
+def test_libyaml_and_the_strict_loader_agree_on_mutated_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Characters deleted, inserted or replaced at random (seeded) in each YAML file of the
+    project: read with libyaml or with the strict loader alone, the same data and lines,
+    or the same messages at the same file:line. Where the two parsers differ (a tab, a
+    !tag, a | block, `{u?nit: mm}`, found by this very test), the strict loader reads."""
+    rng = random.Random(14)
+    fits = load._fast_path_fits
+    cases = 0
+    for source in _project_yaml():
+        text = source.read_text(encoding="utf-8")
+        for _ in range(5):
+            chars = list(text)
+            for _ in range(rng.randint(1, 3)):
+                index = rng.randrange(len(chars))
+                change = rng.random()
+                if change < 0.4:
+                    del chars[index]
+                else:
+                    chars.insert(index, rng.choice(" :-\"'#[]{}&*!|>\n\t,?%@`x\\"))
+            mutated = "".join(chars)
+            monkeypatch.setattr(load, "_fast_path_fits", fits)
+            fast = _outcome(tmp_path / "f.yaml", mutated)
+            monkeypatch.setattr(load, "_fast_path_fits", lambda text: False)
+            assert fast == _outcome(tmp_path / "f.yaml", mutated), mutated
+            cases += 1
+    assert cases > 200
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("a: &x 1\nb: *x\n", 1, "anchors and aliases (& and *) are not allowed"),
+    ("a:\n  b: 1\n c: 2\n", 3, "line 3 is out of line: align it with line"),
+    ("a: " + "[" * 400 + "\n", 1, "nesting is too deep (more than 24 levels"),
+    ('a: "open\nb: 2\n', 1, "the quote opened on line 1 is never closed"),
+])
+def test_refused_yaml_keeps_its_message_and_line(tmp_path: Path, text: str, line: int,
+                                                 words: str) -> None:
+    assert load._fast_path_fits(text)  # these go to libyaml first
+    outcome = _outcome(tmp_path / "bad.yaml", text)
+    assert outcome[0] == "refused"
+    (error,) = outcome[1]
+    assert (error.file, error.line) == ("f.yaml", line) and words in error.message
