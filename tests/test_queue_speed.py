@@ -252,3 +252,28 @@ def test_refused_yaml_keeps_its_message_and_line(tmp_path: Path, text: str, line
     assert outcome[0] == "refused"
     (error,) = outcome[1]
     assert (error.file, error.line) == ("f.yaml", line) and words in error.message
+
+
+def test_a_poll_fetches_only_the_jobs_that_ended(redis_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The submitting side polls its pending jobs by their status alone and fetches whole
+    only those that ended (before: every pending job, whole, at each poll, which grows
+    with the batch)."""
+    connection = redis.Redis.from_url(redis_url)
+    jobs = Queue("guidepress-poll-test", connection=connection, serializer=JSONSerializer)
+    queued = [jobs.enqueue(queue.RENDER_JOB, request={"n": number}) for number in range(5)]
+    queued[1].set_status("failed")
+    queued[3].delete()  # gone from Redis: ended too, and said so
+    fetched: list[list[str]] = []
+    original = queue.Job.fetch_many
+    monkeypatch.setattr(queue.Job, "fetch_many", lambda ids, *args, **kwargs:
+                        fetched.append(list(ids)) or original(ids, *args, **kwargs))
+    runner = queue.Runner(redis_url, storage.FolderStorage(Path("/nonexistent")))
+    pending = {job.id: number for number, job in enumerate(queued)}
+    collect = runner._collect(jobs, pending, {n: (None, "0" * 64) for n in range(5)})
+    ended = sorted([next(collect).index, next(collect).index])
+    assert ended == [1, 3]
+    assert fetched == [[queued[1].id, queued[3].id]]
+    assert sorted(pending.values()) == [0, 2, 4]  # still waited for
+    for job in queued[:3] + queued[4:]:
+        job.delete()
