@@ -391,7 +391,8 @@ class RenderWorker(Worker):
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         prepare_job(job)
-        super().fork_work_horse(job, queue)
+        with workers.frozen_for_fork():
+            super().fork_work_horse(job, queue)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         period = self.job_monitoring_interval

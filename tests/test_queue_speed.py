@@ -4,6 +4,7 @@ than once per job, and the YAML read by libyaml's C parser, counted (never timed
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import random
 import shutil
@@ -42,6 +43,15 @@ COUNTING_WORKER = textwrap.dedent("""
 
     kit.prepare = counted("prepare", kit.prepare)
     render.compile_templates = counted("compile", render.compile_templates)
+    render_job = queue.render_job
+
+    def horse(request):  # what RQ's work horse runs (RenderJob.func names it)
+        import gc
+        with open({calls!r}, "a") as calls:
+            calls.write(json.dumps(["horse", os.getpid(), gc.get_freeze_count()]) + "\\n")
+        return render_job(request)
+
+    queue.render_job = horse
     with open({calls!r}, "a") as calls:
         calls.write(json.dumps(["worker", os.getpid()]) + "\\n")
     queue.run_worker({url!r}, storage.FolderStorage(__import__("pathlib").Path({store!r})),
@@ -102,10 +112,24 @@ def test_a_worker_prepares_a_snapshot_once_for_all_its_jobs(
     assert set(store.get_outputs("2" * 64).files) == {f"poster-{posters[0]}.pdf",
                                                        f"poster-{posters[0]}-screen.pdf"}
     lines = [json.loads(line) for line in calls.read_text().splitlines()]
-    worker = next(pid for name, pid in lines if name == "worker")
-    assert [name for name, _ in lines].count("prepare") == 1, lines
-    assert [name for name, _ in lines].count("compile") == 1, lines
-    assert all(pid == worker for _, pid in lines)  # in the worker, not in a horse
+    worker = next(pid for name, pid, *_ in lines if name == "worker")
+    horses = [line for line in lines if line[0] == "horse"]
+    assert [line[0] for line in lines].count("prepare") == 1, lines
+    assert [line[0] for line in lines].count("compile") == 1, lines
+    assert all(pid == worker for name, pid, *_ in lines if name != "horse")  # not in a horse
+    assert len(horses) == 3 and len({pid for _, pid, _ in horses} | {worker}) == 4
+    # each horse started with the worker's objects out of its garbage collector's sight
+    assert all(frozen > 10000 for _, _, frozen in horses), horses
+
+
+def test_a_forked_worker_leaves_what_it_inherited_to_its_parent() -> None:
+    """A bounded worker (local builds, and a queue job's render) starts with its parent's
+    objects frozen, out of its garbage collector's sight (before: none, and each collection
+    wrote to them all, copying their pages); the parent's collector is left as it was."""
+    before = gc.get_freeze_count()
+    (result,) = workers.run([gc.get_freeze_count], 1, workers.Limits(60, 2000))
+    assert result.ok and result.value > 10000
+    assert gc.get_freeze_count() == before == 0
 
 
 def test_a_prepared_edition_is_the_one_of_its_snapshot(
