@@ -449,7 +449,6 @@ def render_target(project: Project, target: Target,
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
         placed["guide-print.pdf"] = pdf.placements(booklet)
         files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
-        files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
         warnings += booklet.warnings + on_screen.warnings
     else:
         poster, form = guide.posters[target.poster_index], target.format
@@ -464,12 +463,20 @@ def render_target(project: Project, target: Target,
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     sides = target.format.sides if target.format is not None else None
-    for name, data in files.items():
-        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data,
-                        target.format.size_mm if target.format is not None else None)
-        # fonts (embedded, declared), pages, images and ink: errors stop this output
-        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report,
-                                 pages=sides)
+    names = list(files)
+    for name in names:
+        with post.opened(files[name]) as document:  # one parse for every check of a file
+            post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", document,
+                            target.format.size_mm if target.format is not None else None)
+            # fonts (embedded, declared), pages, images and ink: errors stop this output
+            preflight.check_document(f"{edition.where}/{name}", files[name], brand, ticket,
+                                     report, pages=sides, document=document)
+            if name == "guide-screen.pdf":
+                # The office copy: the pages just checked, imposed (their tags go, the
+                # imposed copy having no structure tree), then checked in turn; WeasyPrint
+                # does not write the booklet a third time.
+                files["guide-office.pdf"] = post.impose(document)
+                names.append("guide-office.pdf")
     for name, placements in placed.items():
         preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report,
                                   kind="poster")

@@ -204,7 +204,8 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
     return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered),
-                                                   draft=profile.draft)
+                                                   draft=profile.draft,
+                                                   separation=profile.separation)
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
