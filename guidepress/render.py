@@ -298,10 +298,12 @@ def _woff2_subset(font_data: bytes, text: str, name: str) -> str:
     wanted.sets(harfbuzz.SubsetInputSets.DROP_TABLE_TAG).discard(_SVG_TABLE)
     try:
         reduced = harfbuzz.subset(harfbuzz.Face(harfbuzz.Blob(font_data)), wanted)
-    except RuntimeError:  # HarfBuzz could not read it (the font was checked when loaded)
+    except RuntimeError:  # what HarfBuzz could not read (checked when the font was loaded)
+        reduced = None
+    if reduced is None or not reduced.glyph_count:  # older uharfbuzz: an empty face
         raise RenderError(_("the font {name} could not be reduced to the characters of the "
                             "page; export the font again or use another file").format(
-                                name=name)) from None
+                                name=name))
     font = TTFont(io.BytesIO(reduced.blob.data), recalcTimestamp=False)  # same bytes each time
     font.flavor = "woff2"
     buffer = io.BytesIO()
