@@ -264,6 +264,8 @@ class _State:
 _SHOW_TEXT = {"Tj", "TJ", "'", '"'}
 _CMYK_SPACES = ("/DeviceCMYK", "/device-cmyk")
 _RGB_TO_CMYK = {"rg": "k", "RG": "K"}
+# What `_separate` rewrites or follows
+_COLOUR_OPERATORS = {"rg", "RG", "cs", "CS", "sc", "scn", "SC", "SCN", "k", "K", "g", "G"}
 
 
 class _Rewrite:
@@ -335,15 +337,17 @@ class _Rewrite:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 (result if text is None else text).append(instruction)
                 continue
-            operands, operator = _separate(list(instruction.operands),
-                                           str(instruction.operator), state, self.separation)
-            rewritten = pikepdf.ContentStreamInstruction(operands, Operator(operator))
+            operator, rewritten = str(instruction.operator), instruction
+            if operator in _COLOUR_OPERATORS:  # the others are kept as they are, unbuilt
+                operands, operator = _separate(list(instruction.operands), operator, state,
+                                               self.separation)
+                rewritten = pikepdf.ContentStreamInstruction(operands, Operator(operator))
             if operator == "q":
                 stack.append(replace(state))
             elif operator == "Q" and stack:
                 state = stack.pop()
             elif operator == "Tr":
-                state.render_mode = int(operands[0])
+                state.render_mode = int(instruction.operands[0])
             elif operator == "BT":
                 text, black_only = [], True
             if text is None:
