@@ -377,9 +377,14 @@ def _pieces(box: object, element: object) -> Iterator[boxes.Box]:
 
 
 def _growing(box: object) -> tuple[boxes.Box, boxes.Box] | None:
-    """The first flex box that grows to fill its parent, and that parent."""
+    """The first flex box that grows to fill its parent, and that parent.
+
+    In a layout made to measure (the poster's `measuring` styles), the sheet is a plain
+    block and so is the message: there, the block that would grow is the one."""
     for child in getattr(box, "children", []) or []:
-        if isinstance(child, boxes.FlexContainerBox) and child.style["flex_grow"] > 0:
+        grows = isinstance(child, boxes.Box) and child.style["flex_grow"] > 0
+        if grows and (isinstance(child, boxes.FlexContainerBox)
+                      or not isinstance(box, boxes.FlexContainerBox)):
             return child, box
         found = _growing(child)
         if found is not None:
