@@ -63,7 +63,6 @@ def test_a_poster_is_measured_once_then_laid_out_once_for_print_and_once_for_scr
     1, one at the scale its measure predicts, a third when that prediction missed); now
     the message is measured in a layout of plain blocks made for it, and the poster laid
     out at the predicted scale: once here, twice at most for a missed prediction."""
-    print(fitted)
     assert all(screen == 1 for _id, _s, _print, screen, _b, _m in fitted), fitted
     assert all(measures == 1 for *_, measures in fitted), fitted
     full = [printed - measures for _id, _s, printed, _screen, _b, measures in fitted]
