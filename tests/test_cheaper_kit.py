@@ -221,3 +221,64 @@ def test_a_move_whose_push_spills_a_thin_page_is_not_tried(project: kit.Project)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pdf, "page_fills", lambda _rendered: full)
         assert kit._move_worth_trying(padded) is None
+
+
+# --- stylesheets parsed once per build, not once per layout --------------------------------
+
+def test_a_poster_target_parses_its_long_stylesheet_once(project: kit.Project,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A poster is laid out three times (measure, print, screen): its templates' long
+    stylesheet is parsed once; the brand's (fonts, colour profile) for each layout, since
+    it registers them with the document."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    target = next(t for t in kit.plan([edition]) if t.poster_index == 0)
+    parsed: list[str] = []
+    real = pdf.weasyprint.CSS
+    monkeypatch.setattr(pdf.weasyprint, "CSS", lambda *a, **k: parsed.append(
+        k.get("string", "")) or real(*a, **k))
+    pdf.fresh_font_configuration()
+    produced = kit.render_target(project, target)
+    assert set(produced.files) == {"poster-stade.pdf", "poster-stade-screen.pdf"}
+    long_sheets = [text for text in parsed if ".poster-headline" in text]
+    brand_sheets = [text for text in parsed if "@font-face" in text]
+    assert len(long_sheets) == 1, len(long_sheets)
+    assert len(brand_sheets) == 3  # the measure, print and screen layouts
+
+
+def test_stylesheets_taken_apart_lay_out_exactly_as_written_in_the_page(
+        project: kit.Project) -> None:
+    """The head's <style> elements given to WeasyPrint parsed (as one origin, in order)
+    make the same PDF bytes as the page laid out whole, for a poster and a booklet."""
+    (edition,) = kit.prepare(project, ["gh-port-lumiere"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, screen = kit.tools(project, edition)
+    guide, brand = edition.guide, edition.brand
+    documents = [render.render_poster(env, guide, brand, guide.posters[2], screen),
+                 render.render_poster(env, guide, brand, guide.posters[2], printing),
+                 render.render_booklet(env, guide, brand, screen)]
+    for document in documents:
+        profile = screen if "screen" in document.name else printing
+        apart = pdf.lay_out(document, fetcher, ROOT)
+        html, styles = pdf._styles_apart(document.html)
+        assert len(styles) >= 2 and "<style" not in html
+        whole = pdf.Rendered(document, pdf.weasyprint.HTML(
+            string=document.html, base_url=ROOT.as_uri() + "/", url_fetcher=fetcher).render(
+                font_config=pdf.font_configuration(), presentational_hints=False), [], ROOT)
+        assert pdf.write_pdf(apart, profile) == pdf.write_pdf(whole, profile), document.name
+
+
+def test_a_page_styled_otherwise_is_laid_out_whole_and_warnings_are_said_each_time(
+        project: kit.Project) -> None:
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    _env, fetcher, _printing, _screen = kit.tools(project, edition)
+    page = ('<html><head><style>p {{ colour: red }}</style></head><body>{body}'
+            '<p>Bonjour</p></body></html>')
+    # a <style> in the body (or an @import, a <link>) keeps the page whole
+    for body in ('<style>p { color: blue }</style>', '<svg><style>b{}</style></svg>'):
+        html = page.format(body=body)
+        assert pdf._styles_apart(html) == (html, [])
+    # a stylesheet parsed once still has WeasyPrint's warning at each layout
+    document = render.Document("note.pdf", page.format(body=""), "poster")
+    for _layout in range(2):
+        rendered = pdf.lay_out(document, fetcher, ROOT)
+        assert any("colour" in warning for warning in rendered.warnings), rendered.warnings
