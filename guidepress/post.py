@@ -9,6 +9,7 @@ import fcntl
 import os
 import re
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
 from io import BytesIO
@@ -249,7 +250,16 @@ def rasterise(pdf: bytes, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+def _undated(profile: bytes) -> bytes:
+    """The ICC profile with a fixed creation date: littleCMS stamps a profile it makes with
+    the second it was made (header bytes 24 to 35), and the same page would give other PNG
+    bytes at every run. Its profile ID (an MD5 of the header, bytes 84 to 99) is left
+    zero, which says "not computed"."""
+    date = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    return profile[:24] + date + profile[36:84] + bytes(16) + profile[100:]
+
+
+_SRGB = _undated(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 
 
 def page_count(pdf: bytes) -> int:

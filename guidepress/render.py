@@ -451,15 +451,17 @@ POSTER_SCALE, POSTER_SCALE_MIN, POSTER_SCALE_MAX = 1.0, 0.8, 1.35
 
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
                   poster: Poster, profile: Profile, scale: float = POSTER_SCALE,
-                  form: Format | None = None, back: bool = False) -> Document:
+                  form: Format | None = None, back: bool = False,
+                  measuring: bool = False) -> Document:
     """Render one poster in a format (the A3 poster when `form` is None), its message's
-    type multiplied by `scale`; with `back`, a flyer's second side (the contacts)."""
+    type multiplied by `scale`; with `back`, a flyer's second side (the contacts); with
+    `measuring`, laid out only to measure its message (pdf.message_room), cheaply."""
     html = render_template(
         env, "poster.html.j2", brand, guide=guide, labels=guide.labels, poster=poster,
         profile=profile, scale=scale, icon=pictograms(brand, profile),
         format_kind=form.kind if form is not None else "poster",
         format_qr=form.qr_code if form is not None else True, flyer_back=back,
-        format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
+        measuring=measuring, format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     stem = form.stem if form is not None else "poster"
     return Document(f"{stem}-{poster.id}{suffix}.pdf", html, "poster")
