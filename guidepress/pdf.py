@@ -210,7 +210,7 @@ def _styles_apart(html: str) -> tuple[str, list[str]]:
     document whole and nothing, if it has styles of another kind or elsewhere."""
     head, _sep, body = html.partition("</head>")
     rest = _HEAD_STYLE.sub("", head)
-    if not _sep or _LEFT_WHOLE.search(rest) or _LEFT_WHOLE.search(body) \
+    if not _sep or _LEFT_WHOLE.search(head) or _LEFT_WHOLE.search(body) \
             or "<style" in body.lower():
         return html, []
     return rest + "</head>" + body, _HEAD_STYLE.findall(head)

@@ -273,10 +273,15 @@ def test_a_page_styled_otherwise_is_laid_out_whole_and_warnings_are_said_each_ti
     _env, fetcher, _printing, _screen = kit.tools(project, edition)
     page = ('<html><head><style>p {{ colour: red }}</style></head><body>{body}'
             '<p>Bonjour</p></body></html>')
-    # a <style> in the body (or an @import, a <link>) keeps the page whole
-    for body in ('<style>p { color: blue }</style>', '<svg><style>b{}</style></svg>'):
-        html = page.format(body=body)
-        assert pdf._styles_apart(html) == (html, [])
+    # a <style> in the body, an @import, a <link>, a <style media> keep the page whole
+    for head, body in (("", '<style>p { color: blue }</style>'),
+                       ("", '<svg><style>b{}</style></svg>'),
+                       ('<style>@import url("b.css");</style>', ""),
+                       ('<link rel="stylesheet" href="b.css">', ""),
+                       ('<style media="print">p {}</style>', "")):
+        html = page.format(body=body).replace("</head>", head + "</head>")
+        assert pdf._styles_apart(html) == (html, []), html
+    assert pdf._styles_apart(page.format(body=""))[1] == ["p { colour: red }"]
     # a stylesheet parsed once still has WeasyPrint's warning at each layout
     document = render.Document("note.pdf", page.format(body=""), "poster")
     for _layout in range(2):
