@@ -16,9 +16,9 @@ colour space) is marked as needing a render, and preflight keeps Ghostscript for
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from io import BytesIO
-
 import pikepdf
+
+from guidepress import post
 
 Matrix = tuple[float, float, float, float, float, float]
 Box = tuple[float, float, float, float]  # left, bottom, right, top in page space
@@ -67,10 +67,11 @@ class _Page:
     small_mixed_text: bool = False
 
 
-def scan(data: bytes, small_pt: float) -> list[PageInks]:
-    """Read every page of a finished print PDF; see the module's docstring."""
+def scan(data: bytes | pikepdf.Pdf, small_pt: float) -> list[PageInks]:
+    """Read every page of a finished print PDF (its bytes, or the PDF already parsed);
+    see the module's docstring."""
     found = []
-    with pikepdf.open(BytesIO(data)) as pdf:
+    with post.opened(data) as pdf:
         for page in pdf.pages:
             bleed = tuple(float(v) for v in page.obj.get("/BleedBox", page.obj.MediaBox))
             state = _Page((min(bleed[0], bleed[2]), min(bleed[1], bleed[3]),

@@ -449,7 +449,6 @@ def render_target(project: Project, target: Target,
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
         placed["guide-print.pdf"] = pdf.placements(booklet)
         files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
-        files["guide-office.pdf"] = post.impose(pdf.write_pdf(on_screen, screen, tagged=False))
         warnings += booklet.warnings + on_screen.warnings
     else:
         poster, form = guide.posters[target.poster_index], target.format
@@ -464,12 +463,20 @@ def render_target(project: Project, target: Target,
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     sides = target.format.sides if target.format is not None else None
-    for name, data in files.items():
-        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", data,
-                        target.format.size_mm if target.format is not None else None)
-        # fonts (embedded, declared), pages, images and ink: errors stop this output
-        preflight.check_document(f"{edition.where}/{name}", data, brand, ticket, report,
-                                 pages=sides)
+    names = list(files)
+    for name in names:
+        with post.opened(files[name]) as document:  # one parse for every check of a file
+            post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", document,
+                            target.format.size_mm if target.format is not None else None)
+            # fonts (embedded, declared), pages, images and ink: errors stop this output
+            preflight.check_document(f"{edition.where}/{name}", files[name], brand, ticket,
+                                     report, pages=sides, document=document)
+            if name == "guide-screen.pdf":
+                # The office copy: the pages just checked, imposed (their tags go, the
+                # imposed copy having no structure tree), then checked in turn; WeasyPrint
+                # does not write the booklet a third time.
+                files["guide-office.pdf"] = post.impose(document)
+                names.append("guide-office.pdf")
     for name, placements in placed.items():
         preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report,
                                   kind="poster")
@@ -673,9 +680,9 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
 
     `known_scale`, the scale found for another profile of the same sheet, is tried first:
     when it fits, the search is not run again."""
-    def lay_out(scale: float) -> pdf.Rendered:
+    def lay_out(scale: float, measuring: bool = False) -> pdf.Rendered:
         return pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale,
-                                                form), fetcher, base)
+                                                form, measuring=measuring), fetcher, base)
 
     rendered, scale = _fitted(lay_out, known_scale, guide, poster, index, base, form)
     if form is None or form.sides == 1:
@@ -732,22 +739,26 @@ def _fitted(lay_out: Callable[[float], pdf.Rendered], known_scale: float | None,
         id=poster.id, where=where, hint=hint, format=form.name if form else "", size=size))])
 
 
-def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]
+def _largest_that_fits(lay_out: Callable[..., pdf.Rendered]
                        ) -> tuple[pdf.Rendered, float]:
     """The poster at the largest type scale of `_SCALES` that fits its sheet, and that
-    scale, in as few layouts as the measure allows (usually one or two).
+    scale, in as few layouts as the measure allows (usually one, after the measure).
 
-    The poster is laid out at POSTER_SCALE; its message is measured (`pdf.message_room`)
-    to predict the largest scale whose message fits, and the poster is laid out there. A
-    layout that fits is kept; one that does not bounds the search and is measured in turn.
-    The scales are the points a bisection between the bounds would try, so a short message
+    The poster's message is first measured (`pdf.message_room`) in a layout made for it
+    at POSTER_SCALE (`measuring`: plain blocks, about half the cost of the poster's), to
+    predict the largest scale whose message fits; the poster is laid out there. A layout
+    that fits is kept; one that does not bounds the search and is measured in turn. The
+    scales are the points a bisection between the bounds would try, so a short message
     still fills its sheet; a poster whose message cannot be measured (a brand's own
     template), or a third miss, is bisected. If even the smallest scale does not fit, that
     layout is returned for the caller to report.
     """
     low, high = -1, len(_SCALES)  # the largest scale known to fit, the smallest known not to
     kept: pdf.Rendered | None = None
-    index, predicted = _SCALES.index(render.POSTER_SCALE), False
+    room = pdf.message_room(lay_out(render.POSTER_SCALE, measuring=True))
+    index = (_predicted(room, render.POSTER_SCALE, low, high) if room
+             else _SCALES.index(render.POSTER_SCALE))
+    predicted = room is not None
     for attempt in range(len(_SCALES)):
         rendered = lay_out(_SCALES[index])
         if pdf.fits_one_page(rendered):
@@ -758,7 +769,7 @@ def _largest_that_fits(lay_out: Callable[[float], pdf.Rendered]
             high = index
         if high - low <= 1:
             break
-        room = pdf.message_room(rendered) if attempt < 2 else None
+        room = pdf.message_room(rendered) if attempt < 1 else None
         predicted = room is not None
         index = _predicted(room, _SCALES[index], low, high) if room else (low + high + 1) // 2
         if index == low:  # nothing above the layout kept is predicted to fit

@@ -129,17 +129,21 @@ def _thumbnail(path: Path) -> str:
             image = picture.convert("RGB").resize(
                 (max(1, round(picture.width * ratio)), THUMBNAIL_HEIGHT_PX),
                 Image.Resampling.LANCZOS)
-        buffer = BytesIO()
-        image.save(buffer, format="PNG", optimize=True)
-        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+        return _png_url(image)
     document = pypdfium2.PdfDocument(path.read_bytes())
     try:
         page = document[0]
         image = page.render(scale=THUMBNAIL_HEIGHT_PX / page.get_height()).to_pil()
     finally:
         document.close()
+    return _png_url(image)
+
+
+def _png_url(image: Image.Image) -> str:
+    """A thumbnail as a PNG data: URL, at zlib's default compression: `optimize` took seven
+    times as long for 2.5 % fewer bytes (150 instead of 154 KB for the default kit's 18)."""
     buffer = BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 

@@ -132,7 +132,8 @@ def font_configuration() -> FontConfiguration:
 
 
 def fresh_font_configuration() -> None:
-    """Start a new font configuration: at the start of a build, and in a forked worker.
+    """Start a new font configuration, and forget the stylesheets parsed (`_stylesheet`):
+    at the start of a build, and in a forked worker.
 
     The previous one is kept alive, never collected: in a worker, collecting the one
     inherited from the parent would delete the parent's temporary font files on disk,
@@ -140,6 +141,7 @@ def fresh_font_configuration() -> None:
     """
     _INHERITED.extend(_FONTS)
     _FONTS.clear()
+    _SHEETS.clear()
 
 
 # A fixed document of our own (no brand input): laying it out once fills WeasyPrint's
@@ -175,14 +177,76 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
     failed to load or to render) and at WARNING level what it ignored (an unsupported
     property): the level decides, not the words of the message.
     """
+    base = base_url.as_uri() + "/"
+    html, styles = _styles_apart(document.html)
+    fonts, profiles = font_configuration(), {}
     with _captured_warnings(document.name, base_url) as warnings:
         try:
-            pages = weasyprint.HTML(string=document.html, base_url=base_url.as_uri() + "/",
-                                    url_fetcher=fetcher).render(
-                font_config=font_configuration(), presentational_hints=False)
+            sheets = [_stylesheet(text, base, fetcher, fonts, profiles) for text in styles]
+            pages = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
+                font_config=fonts, color_profiles=profiles, stylesheets=sheets,
+                presentational_hints=False)
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc), document.name) from None
     return Rendered(document, pages, warnings, base_url)
+
+
+# The stylesheets of a document's head are parsed once per build and process, not once per
+# layout: a poster is laid out two or three times, with the same long stylesheet each time.
+# The head's <style> elements, as the templates write them, are taken out and given to
+# WeasyPrint as parsed stylesheets, in their order and all of one origin, so the cascade is
+# the same. A document that styles itself in any other way is left whole.
+_HEAD_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+_LEFT_WHOLE = re.compile(r"@(import|counter-style|layer|namespace)\b|<link\b|<style[\s/]",
+                         re.IGNORECASE)
+# Rules that register fonts or colour profiles with the document being laid out: such a
+# stylesheet is parsed for each layout
+_REGISTERING = re.compile(r"@(font-face|color-profile)\b", re.IGNORECASE)
+_SHEETS: dict[tuple[str, str], tuple[weasyprint.CSS, list[logging.LogRecord]]] = {}
+
+
+def _styles_apart(html: str) -> tuple[str, list[str]]:
+    """The document without the <style> elements of its head, and their texts; or the
+    document whole and nothing, if it has styles of another kind or elsewhere."""
+    head, _sep, body = html.partition("</head>")
+    rest = _HEAD_STYLE.sub("", head)
+    if not _sep or _LEFT_WHOLE.search(head) or _LEFT_WHOLE.search(body) \
+            or "<style" in body.lower():
+        return html, []
+    return rest + "</head>" + body, _HEAD_STYLE.findall(head)
+
+
+def _stylesheet(text: str, base: str, fetcher: URLFetcher, fonts: FontConfiguration,
+                profiles: dict) -> weasyprint.CSS:
+    """The stylesheet parsed, once per build for one that registers nothing; what WeasyPrint
+    said while parsing it is said again each time it is used."""
+    if _REGISTERING.search(text):
+        return weasyprint.CSS(string=text, base_url=base, url_fetcher=fetcher,
+                              font_config=fonts, color_profiles=profiles)
+    if (text, base) not in _SHEETS:
+        records: list[logging.LogRecord] = []
+        recorder = _Recorder(records)
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(recorder)
+        try:
+            sheet = weasyprint.CSS(string=text, base_url=base, url_fetcher=fetcher)
+        finally:
+            logger.removeHandler(recorder)
+        _SHEETS[text, base] = sheet, records
+        return sheet
+    sheet, records = _SHEETS[text, base]
+    for record in records:
+        logging.getLogger("weasyprint").handle(record)
+    return sheet
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> bytes:
@@ -204,7 +268,8 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
     return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered),
-                                                   draft=profile.draft)
+                                                   draft=profile.draft,
+                                                   separation=profile.separation)
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
@@ -377,9 +442,14 @@ def _pieces(box: object, element: object) -> Iterator[boxes.Box]:
 
 
 def _growing(box: object) -> tuple[boxes.Box, boxes.Box] | None:
-    """The first flex box that grows to fill its parent, and that parent."""
+    """The first flex box that grows to fill its parent, and that parent.
+
+    In a layout made to measure (the poster's `measuring` styles), the sheet is a plain
+    block and so is the message: there, the block that would grow is the one."""
     for child in getattr(box, "children", []) or []:
-        if isinstance(child, boxes.FlexContainerBox) and child.style["flex_grow"] > 0:
+        grows = isinstance(child, boxes.Box) and child.style["flex_grow"] > 0
+        if grows and (isinstance(child, boxes.FlexContainerBox)
+                      or not isinstance(box, boxes.FlexContainerBox)):
             return child, box
         found = _growing(child)
         if found is not None:

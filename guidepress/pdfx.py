@@ -41,16 +41,20 @@ DRAFT_TEXT = "PROJET — non validé"
 DRAFT_SIZE_PT = 8
 
 
-def finish(data: bytes, ticket: PrinterTicket, identifier: bytes, draft: bool = False) -> bytes:
+def finish(data: bytes, ticket: PrinterTicket, identifier: bytes, draft: bool = False,
+           separation: render.Separation | None = None) -> bytes:
     """Return the print PDF a print shop's preflight accepts, with stable identifiers.
 
     A `draft` (a kit not yet approved) says so in the slug above and below each page,
-    outside the bleed, where the print shop trims it off with the marks.
+    outside the bleed, where the print shop trims it off with the marks. `separation` is
+    the conversion to the ticket's CMYK the document's CSS colours went through (made
+    here when not given).
     """
     source = BytesIO(data)  # pikepdf reads lazily: the buffer must outlive the Pdf
     with pikepdf.open(source) as pdf:
         _name_output_condition(pdf, ticket)
-        rewrite = _Rewrite(pdf, _Separation(ticket), ticket.overprint_black_text)
+        rewrite = _Rewrite(pdf, _Separation(separation or render.Separation(ticket.icc_profile)),
+                           ticket.overprint_black_text)
         for page in pdf.pages:
             _drop(page.obj, "/Annots")  # links are for screens; PDF/X refuses them
             _set_boxes(page.obj, ticket, draft)
@@ -228,21 +232,20 @@ def _entry(dictionary: pikepdf.Object, key: pikepdf.Name) -> pikepdf.Dictionary:
 # --- colour: RGB separated like the CSS, black text overprinted ------------------------
 
 class _Separation:
-    """sRGB to the ticket's CMYK through `render.cmyk_channels`, as the CSS colours are."""
+    """sRGB to the ticket's CMYK through `render.Separation`, as the CSS colours are."""
 
-    def __init__(self, ticket: PrinterTicket) -> None:
-        self.icc = ticket.icc_profile
+    def __init__(self, separation: render.Separation) -> None:
+        self.separation = separation
 
     def colour(self, rgb: list) -> list[float]:
         """CMYK of RGB colour operands; pure black is black ink alone, like body text."""
         channels = tuple(round(max(0.0, min(1.0, float(v))) * 255) for v in rgb)
         if channels == (0, 0, 0):
             return list(K_ONLY)
-        return [round(c / 255, 3) for c in render.cmyk_channels(channels, self.icc)]
+        return [round(c / 255, 3) for c in self.separation.channels(channels)]
 
     def image(self, picture: Image.Image) -> Image.Image:
-        return ImageCms.applyTransform(picture.convert("RGB"),
-                                       render.cmyk_transform(self.icc))
+        return ImageCms.applyTransform(picture.convert("RGB"), self.separation.transform())
 
 
 @dataclass
@@ -261,6 +264,8 @@ class _State:
 _SHOW_TEXT = {"Tj", "TJ", "'", '"'}
 _CMYK_SPACES = ("/DeviceCMYK", "/device-cmyk")
 _RGB_TO_CMYK = {"rg": "k", "RG": "K"}
+# What `_separate` rewrites or follows
+_COLOUR_OPERATORS = {"rg", "RG", "cs", "CS", "sc", "scn", "SC", "SCN", "k", "K", "g", "G"}
 
 
 class _Rewrite:
@@ -332,15 +337,17 @@ class _Rewrite:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 (result if text is None else text).append(instruction)
                 continue
-            operands, operator = _separate(list(instruction.operands),
-                                           str(instruction.operator), state, self.separation)
-            rewritten = pikepdf.ContentStreamInstruction(operands, Operator(operator))
+            operator, rewritten = str(instruction.operator), instruction
+            if operator in _COLOUR_OPERATORS:  # the others are kept as they are, unbuilt
+                operands, operator = _separate(list(instruction.operands), operator, state,
+                                               self.separation)
+                rewritten = pikepdf.ContentStreamInstruction(operands, Operator(operator))
             if operator == "q":
                 stack.append(replace(state))
             elif operator == "Q" and stack:
                 state = stack.pop()
             elif operator == "Tr":
-                state.render_mode = int(operands[0])
+                state.render_mode = int(instruction.operands[0])
             elif operator == "BT":
                 text, black_only = [], True
             if text is None:

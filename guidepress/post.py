@@ -9,6 +9,7 @@ import fcntl
 import os
 import re
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
 from io import BytesIO
@@ -22,6 +23,17 @@ from pypdf import PdfReader
 from guidepress.i18n import _
 from guidepress.models import Brand
 from guidepress.problems import RenderError
+
+@contextlib.contextmanager
+def opened(pdf: bytes | pikepdf.Pdf) -> Iterator[pikepdf.Pdf]:
+    """A PDF's bytes parsed by qpdf (pikepdf), or a PDF already parsed, left open: the
+    checks of one file share one parse of it."""
+    if isinstance(pdf, pikepdf.Pdf):
+        yield pdf
+        return
+    with pikepdf.open(BytesIO(pdf)) as document:
+        yield document
+
 
 def declared_font_names(brand: Brand) -> set[str]:
     """Return the normalised family names of the brand's fonts, as PDFs name them."""
@@ -46,14 +58,14 @@ def pdf_fonts(pdf: bytes) -> dict[str, set[str]]:
     return drawn
 
 
-def font_resources(pdf: bytes) -> dict[str, bool]:
+def font_resources(pdf: bytes | pikepdf.Pdf) -> dict[str, bool]:
     """Map each font of a PDF's pages (subset prefix removed) to whether it is embedded.
 
     WeasyPrint puts in a page's resources only the fonts it draws with, so this is the
     quick way to know them; `pdf_fonts` extracts the text to say which characters.
     """
     fonts: dict[str, bool] = {}
-    with pikepdf.open(BytesIO(pdf)) as document:  # qpdf: many times faster than pypdf here
+    with opened(pdf) as document:  # qpdf: many times faster than pypdf here
         for page in document.pages:
             resources = page.obj.get("/Resources") or pikepdf.Dictionary()
             for font in (resources.get("/Font") or pikepdf.Dictionary()).values():
@@ -72,9 +84,11 @@ def unembedded_fonts(pdf: bytes) -> list[str]:
     return sorted(name for name, embedded in font_resources(pdf).items() if not embedded)
 
 
-def check_fonts(name: str, pdf: bytes, declared: set[str]) -> None:
-    """Fail when a PDF draws with a font the brand did not declare, or one not embedded."""
-    fonts = font_resources(pdf)
+def check_fonts(name: str, pdf: bytes, declared: set[str],
+                document: pikepdf.Pdf | None = None) -> None:
+    """Fail when a PDF draws with a font the brand did not declare, or one not embedded
+    (`document`: the PDF already parsed, if it is)."""
+    fonts = font_resources(pdf if document is None else document)
     foreign = [font for font in fonts
                if not any(_normalised(font).startswith(family) for family in declared)]
     if foreign:
@@ -109,12 +123,12 @@ def saddle_stitch_order(pages: int) -> list[tuple[int, int]]:
     return sides
 
 
-def impose(pdf: bytes) -> bytes:
+def impose(pdf: bytes | pikepdf.Pdf) -> bytes:
     """Put two A5 pages side by side on each A4 landscape side, in saddle-stitch order.
 
     Each page becomes a form XObject drawn at its place: nothing is re-parsed.
     """
-    with pikepdf.open(BytesIO(pdf)) as source, pikepdf.new() as imposed:
+    with opened(pdf) as source, pikepdf.new() as imposed:
         forms = [imposed.copy_foreign(pikepdf.Page(page).as_form_xobject())
                  for page in source.pages]
         width, height = A4_LANDSCAPE
@@ -137,10 +151,11 @@ def impose(pdf: bytes) -> bytes:
         return output.getvalue()
 
 
-def verify_pdf(name: str, pdf: bytes, page_mm: tuple[float, float] | None = None) -> None:
+def verify_pdf(name: str, pdf: bytes | pikepdf.Pdf,
+               page_mm: tuple[float, float] | None = None) -> None:
     """Refuse a PDF that carries files, links to other schemes, or unexpected page sizes
     (`page_mm`, a format's sheet; by default A5, A3 or A4 landscape)."""
-    with pikepdf.open(BytesIO(pdf)) as document:
+    with opened(pdf) as document:
         names = document.Root.get("/Names")
         if names is not None and "/EmbeddedFiles" in names:
             raise RenderError(_("{name}: the PDF carries attached files; nothing may be "
@@ -235,7 +250,16 @@ def rasterise(pdf: bytes, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+def _undated(profile: bytes) -> bytes:
+    """The ICC profile with a fixed creation date: littleCMS stamps a profile it makes with
+    the second it was made (header bytes 24 to 35), and the same page would give other PNG
+    bytes at every run. Its profile ID (an MD5 of the header, bytes 84 to 99) is left
+    zero, which says "not computed"."""
+    date = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    return profile[:24] + date + profile[36:84] + bytes(16) + profile[100:]
+
+
+_SRGB = _undated(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 
 
 def page_count(pdf: bytes) -> int:

@@ -181,45 +181,52 @@ def statistic_age(statistic: Statistic, guide: Guide, max_age: int, today: datet
 
 
 def check_document(name: str, data: bytes, brand: Brand, ticket: PrinterTicket,
-                   report: Report, pages: int | None = None) -> None:
+                   report: Report, pages: int | None = None,
+                   document: pikepdf.Pdf | None = None) -> None:
     """Fonts, page count, image resolution and ink of one finished PDF.
 
     `pages` is the count its format has (a flyer: 2); by default it follows from the
-    name (a poster has one page, a booklet a multiple of 4)."""
+    name (a poster has one page, a booklet a multiple of 4). `document` is `data` already
+    parsed by pikepdf, if it is: every check here reads that one parse."""
+    with post.opened(data if document is None else document) as parsed:
+        _check_document(name, data, parsed, brand, ticket, report, pages)
+
+
+def _check_document(name: str, data: bytes, document: pikepdf.Pdf, brand: Brand,
+                    ticket: PrinterTicket, report: Report, pages: int | None) -> None:
     subject = f"{brand.slug}/{name}"
     try:
-        post.check_fonts(subject, data, post.declared_font_names(brand))
+        post.check_fonts(subject, data, post.declared_font_names(brand), document)
     except RenderError as exc:
         report.findings.append(Finding("error", subject, exc.detail))
     base = name.rsplit("/", 1)[-1]
     for_print = post.profile_of(base) == "print"
-    with pikepdf.open(BytesIO(data)) as document:
-        if pages is None:
-            _check_pages(base, subject, len(document.pages), report)
-        elif len(document.pages) != pages:
-            report.findings.append(Finding("error", subject, _(
-                "{pages} pages; its format has {expected}").format(
-                    pages=len(document.pages), expected=pages)))
-        images = for_print and _has_raster_images(document)
+    if pages is None:
+        _check_pages(base, subject, len(document.pages), report)
+    elif len(document.pages) != pages:
+        report.findings.append(Finding("error", subject, _(
+            "{pages} pages; its format has {expected}").format(
+                pages=len(document.pages), expected=pages)))
+    images = for_print and _has_raster_images(document)
     if for_print:
-        pages = _scan(data)
+        pages = _scan(document)
         small_text = pages is None or any(page.small_mixed_text for page in pages)
         if images or small_text:  # pdfplumber reads every character: only when needed
-            with pdfplumber.open(BytesIO(data)) as document:
+            with pdfplumber.open(BytesIO(data)) as plumbed:
                 if images:
-                    _check_images(document, subject, ticket, report)
+                    _check_images(plumbed, subject, ticket, report)
                 if small_text:
-                    _check_small_text(document, subject, report)
+                    _check_small_text(plumbed, subject, report)
         if not small_text:  # the scan found no text under the size in a mix of inks
             report.checked.append(_small_text_checked(subject))
         _check_ink(data, pages, subject, ticket, report)
 
 
-def _scan(data: bytes) -> list[inks.PageInks] | None:
+def _scan(document: pikepdf.Pdf) -> list[inks.PageInks] | None:
     """The drawing operations of a print PDF's pages, or None if they cannot be read
     (then the slow checks, Ghostscript and pdfplumber, do it all)."""
     try:
-        return inks.scan(data, SMALL_TEXT_PT)
+        return inks.scan(document, SMALL_TEXT_PT)
     except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 

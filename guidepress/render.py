@@ -9,6 +9,7 @@ Brand colours, fonts and print settings reach CSS only through `brand_stylesheet
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import math
@@ -25,7 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 import segno
-from fontTools import subset
+import uharfbuzz as harfbuzz
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageCms, ImageColor
 
@@ -212,6 +213,12 @@ class Profile:
     def for_print(self) -> bool:
         return self.ticket is not None
 
+    @functools.cached_property
+    def separation(self) -> Separation | None:
+        """The conversion to the ticket's CMYK, its profile hashed once for this profile
+        (made anew for each target, so for each build), or None for screens."""
+        return Separation(self.ticket.icc_profile) if self.ticket is not None else None
+
 
 def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None = None
                      ) -> Markup:
@@ -227,8 +234,8 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
                                     (files.bold_italic, 700, "italic")):
             if path is not None:
                 source = (f'url("{path.as_uri()}")' if embed_text is None else
-                          f'url("{_woff2_subset(path.read_bytes(), embed_text)}") '
-                          'format("woff2")')
+                          f'url("{_woff2_subset(path.read_bytes(), embed_text, path.name)}")'
+                          ' format("woff2")')
                 rules.append(f'@font-face {{ font-family: "{face.family}"; src: {source}; '
                              f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
     colours = brand.colours
@@ -245,7 +252,8 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
     ticket = profile.ticket
     if ticket is not None:
         # Colours separated for the printer's profile; body text in black ink alone.
-        properties = {key: cmyk(value, ticket.icc_profile) for key, value in properties.items()}
+        separation = profile.separation
+        properties = {key: separation.css(value) for key, value in properties.items()}
         properties["--gp-text-color"] = "device-cmyk(0 0 0 1)"
         profile_url = ticket.icc_profile.as_uri()
         # `components` is a comma-separated list: WeasyPrint writes its length as the
@@ -272,16 +280,38 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
 
 
 @lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
-def _woff2_subset(font_data: bytes, text: str) -> str:
-    """A font reduced to the characters of `text`, as a WOFF2 data: URL."""
-    font = TTFont(io.BytesIO(font_data), recalcTimestamp=False)  # same inputs, same bytes
-    subsetter = subset.Subsetter(subset.Options(flavor="woff2", layout_features=["*"]))
-    subsetter.populate(text=text + text.upper() + " -–—’«»…")  # text-transform: uppercase
-    subsetter.subset(font)
+def _woff2_subset(font_data: bytes, text: str, name: str) -> str:
+    """A font (the file `name`) reduced to the characters of `text`, as a WOFF2 data: URL.
+
+    HarfBuzz subsets it, keeping every OpenType feature (kerning, ligatures, the brand's
+    alternates) and the hinting, which Windows browsers use to draw small text; fontTools
+    compresses it to WOFF2. fontTools' own subsetter gives the same glyphs, features and
+    instructions (tests/test_cheaper_extras.py), in two to three times the time.
+    """
+    wanted = harfbuzz.SubsetInput()
+    for char in set(text + text.upper() + " -–—’«»…"):  # text-transform: uppercase
+        wanted.unicode_set.add(ord(char))
+    features = wanted.sets(harfbuzz.SubsetInputSets.LAYOUT_FEATURE_TAG)
+    features.clear()
+    features.invert()  # every feature, not HarfBuzz's default few
+    # HarfBuzz's tables to drop, less SVG colour glyphs, which fontTools keeps
+    wanted.sets(harfbuzz.SubsetInputSets.DROP_TABLE_TAG).discard(_SVG_TABLE)
+    try:
+        reduced = harfbuzz.subset(harfbuzz.Face(harfbuzz.Blob(font_data)), wanted)
+    except RuntimeError:  # what HarfBuzz could not read (checked when the font was loaded)
+        reduced = None
+    if reduced is None or not reduced.glyph_count:  # older uharfbuzz: an empty face
+        raise RenderError(_("the font {name} could not be reduced to the characters of the "
+                            "page; export the font again or use another file").format(
+                                name=name))
+    font = TTFont(io.BytesIO(reduced.blob.data), recalcTimestamp=False)  # same bytes each time
     font.flavor = "woff2"
     buffer = io.BytesIO()
     font.save(buffer)
     return "data:font/woff2;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+_SVG_TABLE = int.from_bytes(b"SVG ", "big")
 
 
 def asset_url(path: Path, profile: Profile) -> str:
@@ -303,23 +333,46 @@ def render_web(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
     return Document("web/index.html", html, "web")
 
 
+class Separation:
+    """sRGB to a printer's CMYK: the one conversion of print. CSS colours, pictograms and
+    the logos' colours in the pdf stage all go through it.
+
+    The profile's file is hashed once, when this is made: one lives for one target's
+    documents (`Profile.separation`), so a profile changed between two builds is read
+    again, and the colours of a document no longer hash the file each.
+    """
+
+    def __init__(self, icc_profile: Path) -> None:
+        self.icc_profile = icc_profile
+        self.digest = _digest(icc_profile)
+
+    def channels(self, rgb: tuple[int, ...]) -> tuple[int, ...]:
+        """An sRGB colour in the printer's CMYK, 0-255 per ink."""
+        return _cmyk_channels(tuple(rgb), self.digest, self.icc_profile)
+
+    def css(self, colour: str) -> str:
+        """An sRGB colour in the printer's CMYK, as a CSS `device-cmyk()` value."""
+        channels = self.channels(ImageColor.getrgb(colour)[:3])
+        return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in channels) + ")"
+
+    def transform(self) -> ImageCms.ImageCmsTransform:
+        """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
+        return _cmyk_transform(self.digest, self.icc_profile)
+
+
 def cmyk(colour: str, icc_profile: Path) -> str:
     """Convert an sRGB colour to the printer's CMYK, as a CSS `device-cmyk()` value."""
-    channels = cmyk_channels(ImageColor.getrgb(colour)[:3], icc_profile)
-    return "device-cmyk(" + " ".join(f"{channel / 255:.3f}" for channel in channels) + ")"
+    return Separation(icc_profile).css(colour)
 
 
 def cmyk_channels(rgb: tuple[int, ...], icc_profile: Path) -> tuple[int, ...]:
-    """An sRGB colour in the printer's CMYK, 0-255 per ink: the one conversion of print.
-
-    CSS colours, and the logos' colours in the pdf stage, all go through it.
-    """
-    return _cmyk_channels(tuple(rgb), _digest(icc_profile), icc_profile)
+    """An sRGB colour in the printer's CMYK, 0-255 per ink (see `Separation`)."""
+    return Separation(icc_profile).channels(rgb)
 
 
 def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
     """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
-    return _cmyk_transform(_digest(icc_profile), icc_profile)
+    return Separation(icc_profile).transform()
 
 
 def _digest(path: Path) -> str:
@@ -354,8 +407,8 @@ def pictograms(brand: Brand, profile: Profile) -> Callable[..., Markup]:
     """
     def icon(name: str, role: str = "primary", css_class: str = "pictogram") -> Markup:
         colour = getattr(brand.colours, role)
-        if profile.ticket is not None:
-            colour = cmyk(colour, profile.ticket.icc_profile)
+        if profile.separation is not None:
+            colour = profile.separation.css(colour)
         return icon_svg(name, colour, css_class)
     return icon
 
@@ -398,15 +451,17 @@ POSTER_SCALE, POSTER_SCALE_MIN, POSTER_SCALE_MAX = 1.0, 0.8, 1.35
 
 def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand,
                   poster: Poster, profile: Profile, scale: float = POSTER_SCALE,
-                  form: Format | None = None, back: bool = False) -> Document:
+                  form: Format | None = None, back: bool = False,
+                  measuring: bool = False) -> Document:
     """Render one poster in a format (the A3 poster when `form` is None), its message's
-    type multiplied by `scale`; with `back`, a flyer's second side (the contacts)."""
+    type multiplied by `scale`; with `back`, a flyer's second side (the contacts); with
+    `measuring`, laid out only to measure its message (pdf.message_room), cheaply."""
     html = render_template(
         env, "poster.html.j2", brand, guide=guide, labels=guide.labels, poster=poster,
         profile=profile, scale=scale, icon=pictograms(brand, profile),
         format_kind=form.kind if form is not None else "poster",
         format_qr=form.qr_code if form is not None else True, flyer_back=back,
-        format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
+        measuring=measuring, format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     stem = form.stem if form is not None else "poster"
     return Document(f"{stem}-{poster.id}{suffix}.pdf", html, "poster")
