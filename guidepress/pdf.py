@@ -223,27 +223,28 @@ def _stylesheet(text: str, base: str, fetcher: URLFetcher, fonts: FontConfigurat
     if _REGISTERING.search(text):
         return weasyprint.CSS(string=text, base_url=base, url_fetcher=fetcher,
                               font_config=fonts, color_profiles=profiles)
-    if (text, base) not in _SHEETS:
-        records: list[logging.LogRecord] = []
-        recorder = _Recorder(records)
-        logger = logging.getLogger("weasyprint")
-        logger.addHandler(recorder)
-        try:
-            sheet = weasyprint.CSS(string=text, base_url=base, url_fetcher=fetcher)
-        finally:
-            logger.removeHandler(recorder)
-        _SHEETS[text, base] = sheet, records
+    logger = logging.getLogger("weasyprint")
+    if (text, base) in _SHEETS:
+        sheet, records = _SHEETS[text, base]
+        for record in records:
+            logger.handle(record)
         return sheet
-    sheet, records = _SHEETS[text, base]
-    for record in records:
-        logging.getLogger("weasyprint").handle(record)
+    recorder = _Recorder()
+    logger.addHandler(recorder)
+    try:
+        sheet = weasyprint.CSS(string=text, base_url=base, url_fetcher=fetcher)
+    finally:
+        logger.removeHandler(recorder)
+    _SHEETS[text, base] = sheet, recorder.records
     return sheet
 
 
 class _Recorder(logging.Handler):
-    def __init__(self, records: list[logging.LogRecord]) -> None:
+    """Keeps what WeasyPrint says while a stylesheet is parsed, to say it again."""
+
+    def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.records = records
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
