@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,23 @@ def built(project: kit.Project, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def scratch_project(tmp_path: Path) -> Path:
     """A copy of the project's inputs that a test may break."""
     return copy_project(tmp_path)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on, now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def running_redis(folder: Path, password: str | None = None) -> Iterator[str]:
+    """For a fixture to `yield from`: the URL of a redis-server of the tests' own on a free
+    port (with `password`, if given), terminated when the fixture ends."""
+    port = free_port()
+    server = start_redis(folder, port, password)
+    yield f"redis://{f':{password}@' if password else ''}127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
 
 
 def start_redis(folder: Path, port: int, password: str | None = None) -> subprocess.Popen:

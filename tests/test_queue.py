@@ -13,11 +13,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from conftest import TODAY, start_redis
+from conftest import TODAY, free_port, running_redis
 from guidepress import kit, queue, scaffold, snapshot, storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,20 +37,11 @@ BUILD = [sys.executable, str(ROOT / "build.py")]
 GUIDE = "reseaux-sociaux"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory):
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server of our own on a free port, with a password, gone after the tests."""
-    port = _free_port()
-    server = start_redis(tmp_path_factory.mktemp("redis"), port, PASSWORD)
-    yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
+    yield from running_redis(tmp_path_factory.mktemp("redis"), PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +317,7 @@ def test_ctrl_c_cancels_the_queued_jobs(batch_project: Path, queued, redis_url: 
 
 
 def test_an_unreachable_queue_is_a_clear_error(batch_project: Path, tmp_path: Path):
-    url = f"redis://:{PASSWORD}@127.0.0.1:{_free_port()}/0"
+    url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     result = subprocess.run(_submit(batch_project, tmp_path / "output", "--queue", url,
                                     "--force"), capture_output=True, text=True, timeout=300)
     assert result.returncode == 1

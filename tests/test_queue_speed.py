@@ -8,10 +8,10 @@ import gc
 import json
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from conftest import start_redis
+from conftest import running_redis
 from guidepress import kit, load, manifest, queue, snapshot, storage, workers
 from guidepress.problems import InputErrors
 
@@ -59,19 +59,10 @@ COUNTING_WORKER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
-    server = start_redis(tmp_path_factory.mktemp("redis"), port)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from running_redis(tmp_path_factory.mktemp("redis"))
 
 
 @pytest.fixture(scope="module")
