@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from guidepress import (library, manifest, pdf, post, preflight, proof, publish, render,
                         typography, validate, workers)
@@ -27,6 +27,9 @@ from guidepress.load import load_yaml
 from guidepress.models import Brand, Format, Guide, GuideInfo, Poster, PrinterTicket
 from guidepress.plan import Edition, Project, Target, plan
 from guidepress.problems import InputError, InputErrors, Problem, RenderError, exit_code
+
+if TYPE_CHECKING:
+    from pikepdf import Pdf
 
 T = TypeVar("T")
 
@@ -463,20 +466,25 @@ def render_target(project: Project, target: Target,
             warnings += rendered.warnings
     report = preflight.Report(brand.slug)
     sides = target.format.sides if target.format is not None else None
-    names = list(files)
-    for name in names:
+
+    def check(name: str, document: Pdf) -> None:
+        post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", document,
+                        target.format.size_mm if target.format is not None else None)
+        # fonts (embedded, declared), pages, images and ink: errors stop this output
+        preflight.check_document(f"{edition.where}/{name}", files[name], brand, ticket,
+                                 report, pages=sides, document=document)
+
+    for name in list(files):
         with post.opened(files[name]) as document:  # one parse for every check of a file
-            post.verify_pdf(f"{brand.slug}/{edition.where}/{name}", document,
-                            target.format.size_mm if target.format is not None else None)
-            # fonts (embedded, declared), pages, images and ink: errors stop this output
-            preflight.check_document(f"{edition.where}/{name}", files[name], brand, ticket,
-                                     report, pages=sides, document=document)
+            check(name, document)
             if name == "guide-screen.pdf":
                 # The office copy: the pages just checked, imposed (their tags go, the
-                # imposed copy having no structure tree), then checked in turn; WeasyPrint
-                # does not write the booklet a third time.
+                # imposed copy having no structure tree); WeasyPrint does not write the
+                # booklet a third time.
                 files["guide-office.pdf"] = post.impose(document)
-                names.append("guide-office.pdf")
+    if "guide-office.pdf" in files:
+        with post.opened(files["guide-office.pdf"]) as document:
+            check("guide-office.pdf", document)
     for name, placements in placed.items():
         preflight.check_safe_zone(f"{brand.slug}/{edition.where}/{name}", placements, report,
                                   kind="poster")
@@ -698,7 +706,7 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
     return both, scale
 
 
-def _fitted(lay_out: Callable[[float], pdf.Rendered], known_scale: float | None,
+def _fitted(lay_out: Callable[..., pdf.Rendered], known_scale: float | None,
             guide: Guide, poster: Poster, index: int, base: Path, form: Format | None
             ) -> tuple[pdf.Rendered, float]:
     """The largest scale at which the poster's message fits its sheet, or an error naming

@@ -199,6 +199,7 @@ def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rend
 _HEAD_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 _LEFT_WHOLE = re.compile(r"@(import|counter-style|layer|namespace)\b|<link\b|<style[\s/]",
                          re.IGNORECASE)
+_ANY_STYLE = re.compile(r"<style", re.IGNORECASE)
 # Rules that register fonts or colour profiles with the document being laid out: such a
 # stylesheet is parsed for each layout
 _REGISTERING = re.compile(r"@(font-face|color-profile)\b", re.IGNORECASE)
@@ -210,8 +211,7 @@ def _styles_apart(html: str) -> tuple[str, list[str]]:
     document whole and nothing, if it has styles of another kind or elsewhere."""
     head, _sep, body = html.partition("</head>")
     rest = _HEAD_STYLE.sub("", head)
-    if not _sep or _LEFT_WHOLE.search(head) or _LEFT_WHOLE.search(body) \
-            or "<style" in body.lower():
+    if not _sep or _LEFT_WHOLE.search(html) or _ANY_STYLE.search(body):
         return html, []
     return rest + "</head>" + body, _HEAD_STYLE.findall(head)
 

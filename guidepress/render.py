@@ -370,11 +370,6 @@ def cmyk_channels(rgb: tuple[int, ...], icc_profile: Path) -> tuple[int, ...]:
     return Separation(icc_profile).channels(rgb)
 
 
-def cmyk_transform(icc_profile: Path) -> ImageCms.ImageCmsTransform:
-    """sRGB to the ticket's profile with littleCMS, relative colorimetric."""
-    return Separation(icc_profile).transform()
-
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -461,7 +456,8 @@ def render_poster(env: ImmutableSandboxedEnvironment, guide: Guide, brand: Brand
         profile=profile, scale=scale, icon=pictograms(brand, profile),
         format_kind=form.kind if form is not None else "poster",
         format_qr=form.qr_code if form is not None else True, flyer_back=back,
-        measuring=measuring, format_css=format_stylesheet(form), brand_css=brand_stylesheet(brand, profile))
+        measuring=measuring, format_css=format_stylesheet(form),
+        brand_css=brand_stylesheet(brand, profile))
     suffix = "" if profile.for_print else f"-{profile.name}"
     stem = form.stem if form is not None else "poster"
     return Document(f"{stem}-{poster.id}{suffix}.pdf", html, "poster")
