@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rq import Queue, Retry, Worker
+from rq import Queue, Retry, SimpleWorker
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus, get_current_job
@@ -162,6 +163,9 @@ class Runner:
                             len(to_render) - len(pending)).format(
                                 count=len(to_render) - len(pending))))
         try:
+            # While the workers render: the brands' proof sheets are rendered here
+            # afterwards, in forks that then start warm, as a local build's do
+            pdf.warm_up()
             yield from self._collect(queue, pending, {i: (t, h) for i, t, h in waiting})
         except redis.RedisError as exc:
             raise QueueError(_("lost the queue at {url}: {reason}").format(
@@ -349,10 +353,12 @@ class WorkerSettings:
     limits: workers.Limits
     # This worker's private folder of unpacked snapshots (see `_unpacked`)
     unpacked: Path | None = None
-    # Editions prepared by the worker before it forks a job's work horse (`prepare_job`),
-    # which inherits them: a snapshot's editions are validated once per worker, not per job
+    # Editions prepared by the worker for earlier jobs, which the bounded child of each
+    # later job inherits: a snapshot's editions are validated once per worker, not per job
     prepared: collections.OrderedDict[PreparedKey, Prepared] = dataclasses.field(
         default_factory=collections.OrderedDict, compare=False)
+    # The RQ worker that runs the jobs (None when `render_job` is called outside one)
+    worker: RenderWorker | None = dataclasses.field(default=None, compare=False)
 
 
 _settings: WorkerSettings | None = None
@@ -381,28 +387,55 @@ class RenderJob(Job):
         return None
 
 
-class RenderWorker(Worker):
-    """RQ's forking worker (a fork per job), with heartbeats of a chosen period: a job whose
-    worker misses about three of them is taken as abandoned and retried elsewhere.
+class RenderWorker(SimpleWorker):
+    """An RQ worker with one fork per job: `render_job` runs in this process (no RQ work
+    horse), checks the job and prepares its edition (kept for the later jobs of that
+    edition), and forks the bounded child that renders (`workers.run`, with its time and
+    memory limits). A fork of RQ's own for each job would cost a second fork, copied pages
+    and a new Redis connection per job, and keep nothing prepared.
 
-    Before forking a job's work horse, it unpacks and prepares the job's edition (see
-    `prepare_job`), so that the horse, and every later job of the same edition, inherit it.
+    While the child renders, this process sends the heartbeats, of a chosen period: a job
+    whose worker misses about three of them is taken as abandoned and retried elsewhere.
+    Stopping the job (`send_stop_job_command`, a cancelled build) kills the child.
     """
 
-    def fork_work_horse(self, job: Job, queue: Queue) -> None:
-        prepare_job(job)
-        with workers.frozen_for_fork():
-            super().fork_work_horse(job, queue)
+    children: tuple[int, ...] = ()  # the bounded child of the running job, if any
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         period = self.job_monitoring_interval
         remaining = (job.timeout - working_time) if job.timeout and job.timeout > 0 else period
         return int(max(1, min(remaining, period))) + 2 * period
 
+    def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Stop the running job: called by RQ, from its thread of commands, for a stopped
+        job, or on a forced shutdown."""
+        for pid in self.children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it had just ended
+
+    def watching(self, job: Job) -> Callable[[list[int]], None]:
+        """What `workers.run` calls while the job's child runs: note the child (to stop it
+        on request) and send the heartbeats that are due."""
+        beaten = time.monotonic()
+
+        def watch(pids: list[int]) -> None:
+            nonlocal beaten
+            self.children = tuple(pids)
+            if time.monotonic() - beaten >= self.job_monitoring_interval:
+                beaten = time.monotonic()
+                execution = next((execution for execution in self.executions.values()
+                                  if execution.job_id == job.id), None)
+                if execution is not None:
+                    self.maintain_heartbeats(job, execution)
+        return watch
+
 
 def render_job(request: dict) -> dict:
     """Render one target in this worker: fetch and check the snapshot, validate, render in a
-    bounded child, store the outputs under the inputs hash. Runs in RQ's work horse."""
+    bounded child, store the outputs under the inputs hash. Runs in the worker's process
+    (see `RenderWorker`); only the bounded child renders."""
     settings = _settings
     if settings is None:
         raise JobFailed(_("this process is not a guidepress worker"))
@@ -429,10 +462,11 @@ def render_job(request: dict) -> dict:
                                         Path(folder))
                 # a folder of this job only: nothing prepared from it is kept
                 result = _render(job, meta, Path(folder), settings.limits,
-                                 collections.OrderedDict())
+                                 collections.OrderedDict(), _watch(settings))
         else:
             root, meta = _unpacked(settings.storage, settings.unpacked, job.snapshot)
-            result = _render(job, meta, root, settings.limits, settings.prepared)
+            result = _render(job, meta, root, settings.limits, settings.prepared,
+                             _watch(settings))
     except (StorageError, snapshot.SnapshotError) as exc:
         raise _failed(str(exc)) from None
     if result.input_errors:
@@ -452,26 +486,12 @@ def render_job(request: dict) -> dict:
     return {"status": "built", "seconds": round(result.seconds, 3)}
 
 
-def prepare_job(job: Job) -> None:
-    """In the worker, before forking the job's work horse: unpack the job's snapshot and
-    prepare its edition, unless already done for an earlier job.
-
-    Only what the submitting side validated already runs here, as a local build validates
-    and compiles in its main process; anything unexpected is left for the work horse,
-    which meets it again and reports it as the job's failure, under its limits.
-    """
-    settings = _settings
-    if settings is None or settings.unpacked is None or job.func_name != RENDER_JOB:
-        return
-    try:
-        request = JobRequest.model_validate(job.kwargs.get("request"))
-        if request.tool != manifest.tool_version() or \
-                settings.storage.has_outputs(request.inputs):
-            return
-        root, meta = _unpacked(settings.storage, settings.unpacked, request.snapshot)
-        _prepared(settings.prepared, request, root, meta)
-    except Exception:  # noqa: BLE001 - the work horse reports it, with its words
-        return
+def _watch(settings: WorkerSettings) -> Callable[[list[int]], None] | None:
+    """The heartbeats and the stop of the running job, when run by a worker."""
+    job = get_current_job()
+    if settings.worker is None or job is None:
+        return None
+    return settings.worker.watching(job)
 
 
 def _prepared(memo: collections.OrderedDict[PreparedKey, Prepared], job: JobRequest,
@@ -559,13 +579,10 @@ def _remove(folder: Path) -> None:
 
 
 def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits,
-            memo: collections.OrderedDict[PreparedKey, Prepared]) -> workers.Result:
+            memo: collections.OrderedDict[PreparedKey, Prepared],
+            watch: Callable[[list[int]], None] | None = None) -> workers.Result:
     """Render the job's target from the snapshot unpacked at `root`, in a bounded child;
     the edition comes from `memo` when the worker prepared it already."""
-    if job.epoch:
-        os.environ["SOURCE_DATE_EPOCH"] = job.epoch  # this fork's own environment
-    else:
-        os.environ.pop("SOURCE_DATE_EPOCH", None)
     prepared = _prepared(memo, job, root, meta)
     if isinstance(prepared, list):
         return workers.Result(0, input_errors=prepared)
@@ -581,8 +598,18 @@ def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits,
     limits = workers.Limits(min(job.seconds, caps.seconds), min(job.memory_mb, caps.memory_mb))
     return next(workers.run([functools.partial(kit.render_target, project, target,
                                                prepared.env)], 1,
-                            limits, initializer=pdf.fresh_font_configuration,
-                            labels=[target.label]))
+                            limits, initializer=functools.partial(_in_child, job.epoch),
+                            labels=[target.label], watch=watch))
+
+
+def _in_child(epoch: str) -> None:
+    """The bounded child's own set-up: the job's date (the worker's environment is left
+    alone) and a font configuration of its own."""
+    if epoch:
+        os.environ["SOURCE_DATE_EPOCH"] = epoch
+    else:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+    pdf.fresh_font_configuration()
 
 
 JOB_FOLDER = "guidepress-job-"  # + the work horse's PID + "-" + a random part
@@ -630,10 +657,10 @@ def run_worker(url: str, storage: Storage, limits: workers.Limits, heartbeat: fl
     # Named like a job folder of this process: removed when it ends, or by the next worker
     # on this machine if it is killed
     unpacked = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER}{os.getpid()}-snapshots-"))
-    _settings = WorkerSettings(storage, limits, unpacked)
     manifest.tool_version()  # the version of the code loaded now, which every fork inherits
     worker = RenderWorker([QUEUE_NAME], connection=connection, serializer=JSONSerializer,
                           job_class=RenderJob, job_monitoring_interval=max(1, int(heartbeat)))
+    _settings = WorkerSettings(storage, limits, unpacked, worker=worker)
     print(_("guidepress worker {name}: queue {queue} on {url}, storage {storage}").format(
         name=worker.name, queue=QUEUE_NAME, url=redact(url), storage=repr(storage)),
         file=sys.stderr, flush=True)

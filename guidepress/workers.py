@@ -57,39 +57,51 @@ class Result:
 
 def run(calls: list[Callable[[], Any]], jobs: int, limits: Limits,
         initializer: Callable[[], None] | None = None,
-        labels: list[str] | None = None) -> Iterator[Result]:
+        labels: list[str] | None = None,
+        watch: Callable[[list[int]], None] | None = None) -> Iterator[Result]:
     """Run each call in a forked worker, `jobs` at a time; yield outcomes as they finish.
 
     `initializer` runs first in each worker, for state that must not be shared; `labels`
-    name the documents in the message of a failure nobody expected.
+    name the documents in the message of a failure nobody expected; `watch`, if given,
+    is called with the process ids of the running workers after each start and at each
+    check (about 4 times a second). Workers still running when this stops (an exception
+    in the caller, or the caller leaving the loop) are killed.
     """
     context = multiprocessing.get_context("fork")
     pending = list(enumerate(calls))
     running: dict[Connection, tuple[int, Any, float]] = {}
     parent = os.getpid()
-    while pending or running:
-        while pending and len(running) < max(1, jobs):
-            index, call = pending.pop(0)
-            receiver, sender = context.Pipe(duplex=False)
-            label = labels[index] if labels else "the document"
-            process = context.Process(target=_child,
-                                      args=(call, sender, limits, initializer, parent, label),
-                                      daemon=True)
-            with frozen_for_fork():
-                process.start()
-            sender.close()
-            running[receiver] = (index, process, time.monotonic())
-        ready = wait(list(running), timeout=POLL_SECONDS)
-        for connection in ready:
-            index, process, started = running.pop(connection)
-            yield _collect(index, connection, process, started, limits)
-        for connection, (index, process, started) in list(running.items()):
-            failure = _over_limits(process.pid, started, limits)
-            if failure:
-                process.kill()
-                process.join()
-                del running[connection]
-                yield Result(index, failure=failure, seconds=time.monotonic() - started)
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, jobs):
+                index, call = pending.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                label = labels[index] if labels else "the document"
+                process = context.Process(target=_child, args=(call, sender, limits,
+                                                               initializer, parent, label),
+                                          daemon=True)
+                with frozen_for_fork():
+                    process.start()
+                sender.close()
+                running[receiver] = (index, process, time.monotonic())
+            if watch is not None:
+                watch([process.pid for _index, process, _started in running.values()])
+            ready = wait(list(running), timeout=POLL_SECONDS)
+            for connection in ready:
+                index, process, started = running.pop(connection)
+                yield _collect(index, connection, process, started, limits)
+            for connection, (index, process, started) in list(running.items()):
+                failure = _over_limits(process.pid, started, limits)
+                if failure:
+                    process.kill()
+                    process.join()
+                    del running[connection]
+                    yield Result(index, failure=failure, seconds=time.monotonic() - started)
+    finally:
+        for connection, (_index, process, _started) in running.items():
+            process.kill()  # nobody will read its result
+            process.join()
+            connection.close()
 
 
 @contextlib.contextmanager

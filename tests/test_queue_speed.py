@@ -43,15 +43,21 @@ COUNTING_WORKER = textwrap.dedent("""
 
     kit.prepare = counted("prepare", kit.prepare)
     render.compile_templates = counted("compile", render.compile_templates)
-    render_job = queue.render_job
+    render_job, render_target = queue.render_job, kit.render_target
 
-    def horse(request):  # what RQ's work horse runs (RenderJob.func names it)
-        import gc
+    def job(request):  # what the worker runs for a job (RenderJob.func names it)
         with open({calls!r}, "a") as calls:
-            calls.write(json.dumps(["horse", os.getpid(), gc.get_freeze_count()]) + "\\n")
+            calls.write(json.dumps(["job", os.getpid()]) + "\\n")
         return render_job(request)
 
-    queue.render_job = horse
+    def render(*args):  # in the job's bounded child
+        import gc
+        with open({calls!r}, "a") as calls:
+            calls.write(json.dumps(["render", os.getpid(), os.getppid(),
+                                    gc.get_freeze_count()]) + "\\n")
+        return render_target(*args)
+
+    queue.render_job, kit.render_target = job, render
     with open({calls!r}, "a") as calls:
         calls.write(json.dumps(["worker", os.getpid()]) + "\\n")
     queue.run_worker({url!r}, storage.FolderStorage(__import__("pathlib").Path({store!r})),
@@ -81,7 +87,7 @@ def test_a_worker_prepares_a_snapshot_once_for_all_its_jobs(
         project: kit.Project, edition: kit.Edition, redis_url: str, tmp_path: Path) -> None:
     """Three jobs of one snapshot through a real worker: the brand, guide and ticket are
     validated and the templates compiled once, in the worker, before its first fork; the
-    work horses start from that (before: once in each horse, three times)."""
+    bounded children that render start from that (before: once per job, three times)."""
     store = storage.FolderStorage(tmp_path / "storage")
     digest = store.put_snapshot(snapshot.make(project, edition, edition.brand.printer))
     posters = [poster.id for poster in edition.guide.posters[:2]]
@@ -104,13 +110,14 @@ def test_a_worker_prepares_a_snapshot_once_for_all_its_jobs(
                                                        f"poster-{posters[0]}-screen.pdf"}
     lines = [json.loads(line) for line in calls.read_text().splitlines()]
     worker = next(pid for name, pid, *_ in lines if name == "worker")
-    horses = [line for line in lines if line[0] == "horse"]
+    renders = [line for line in lines if line[0] == "render"]
     assert [line[0] for line in lines].count("prepare") == 1, lines
     assert [line[0] for line in lines].count("compile") == 1, lines
-    assert all(pid == worker for name, pid, *_ in lines if name != "horse")  # not in a horse
-    assert len(horses) == 3 and len({pid for _, pid, _ in horses} | {worker}) == 4
-    # each horse started with the worker's objects out of its garbage collector's sight
-    assert all(frozen > 10000 for _, _, frozen in horses), horses
+    assert all(pid == worker for name, pid, *_ in lines if name != "render")  # not in a child
+    assert len(renders) == 3 and len({pid for _, pid, _, _ in renders} | {worker}) == 4
+    assert {parent for _, _, parent, _ in renders} == {worker}
+    # each child started with the worker's objects out of its garbage collector's sight
+    assert all(frozen > 10000 for _, _, _, frozen in renders), renders
 
 
 def test_a_forked_worker_leaves_what_it_inherited_to_its_parent() -> None:
