@@ -23,6 +23,7 @@ import signal
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +37,8 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus, get_current_job
 from rq.serializers import JSONSerializer
 
+from jinja2 import Environment
+from jinja2.bccache import BytecodeCache, Bucket
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from guidepress import kit, manifest, pdf, render, snapshot, workers
@@ -357,11 +360,58 @@ class WorkerSettings:
     # later job inherits: a snapshot's editions are validated once per worker, not per job
     prepared: collections.OrderedDict[PreparedKey, Prepared] = dataclasses.field(
         default_factory=collections.OrderedDict, compare=False)
+    # Templates compiled for the editions prepared, shared by those with the same sources
+    compiled: SharedTemplates = dataclasses.field(
+        default_factory=lambda: SharedTemplates(), compare=False)
     # The RQ worker that runs the jobs (None when `render_job` is called outside one)
     worker: RenderWorker | None = dataclasses.field(default=None, compare=False)
 
 
 _settings: WorkerSettings | None = None
+
+
+KEEP_COMPILED = 2000  # compiled templates kept by a worker, the oldest dropped
+
+
+class SharedTemplates(BytecodeCache):
+    """Templates compiled once per worker for all the editions it prepares: the brands of
+    a batch share the project's templates, unpacked from each brand's snapshot.
+
+    A template is found by its name and the checksum of its source (and the environment's
+    options), so a compiled template cannot outlive a change of its file. Its code is
+    given the file name of the snapshot it is asked for: error messages name the file
+    of the brand being built, and never that of another snapshot.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[tuple, types.CodeType] = {}
+
+    def get_bucket(self, environment: Environment, name: str, filename: str | None,
+                   source: str) -> Bucket:
+        key = (type(environment).__name__, environment.autoescape,
+               environment.trim_blocks, environment.lstrip_blocks,
+               tuple(environment.extensions), name, self.get_source_checksum(source))
+        bucket = Bucket(environment, repr(key), key[-1])
+        bucket.source_key = key  # type: ignore[attr-defined]
+        code = self.codes.get(key)
+        if code is not None:
+            bucket.code = _retargeted(code, filename or "<template>")
+        return bucket
+
+    def set_bucket(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self.codes[bucket.source_key] = bucket.code  # type: ignore[attr-defined]
+        while len(self.codes) > KEEP_COMPILED:
+            del self.codes[next(iter(self.codes))]
+
+
+def _retargeted(code: types.CodeType, filename: str) -> types.CodeType:
+    """`code` (a compiled template, its blocks and macros) as if compiled from `filename`."""
+    if code.co_filename == filename:
+        return code
+    return code.replace(co_filename=filename, co_consts=tuple(
+        _retargeted(const, filename) if isinstance(const, types.CodeType) else const
+        for const in code.co_consts))
 
 
 class RenderJob(Job):
@@ -462,11 +512,11 @@ def render_job(request: dict) -> dict:
                                         Path(folder))
                 # a folder of this job only: nothing prepared from it is kept
                 result = _render(job, meta, Path(folder), settings.limits,
-                                 collections.OrderedDict(), _watch(settings))
+                                 collections.OrderedDict(), None, _watch(settings))
         else:
             root, meta = _unpacked(settings.storage, settings.unpacked, job.snapshot)
             result = _render(job, meta, root, settings.limits, settings.prepared,
-                             _watch(settings))
+                             settings.compiled, _watch(settings))
     except (StorageError, snapshot.SnapshotError) as exc:
         raise _failed(str(exc)) from None
     if result.input_errors:
@@ -495,9 +545,11 @@ def _watch(settings: WorkerSettings) -> Callable[[list[int]], None] | None:
 
 
 def _prepared(memo: collections.OrderedDict[PreparedKey, Prepared], job: JobRequest,
-              root: Path, meta: dict) -> Prepared | list[InputError]:
+              root: Path, meta: dict, compiled: SharedTemplates | None = None
+              ) -> Prepared | list[InputError]:
     """The job's edition from the snapshot unpacked at `root`: validated and its templates
-    compiled once per worker (kept in `memo`, bounded), or its input errors.
+    compiled once per worker (kept in `memo`, bounded; a template another edition
+    compiled already is taken from `compiled`), or its input errors.
 
     The key holds the snapshot's digest, and `root` is the worker's folder named by it,
     read-only and unpacked again from checked bytes if it was dropped: a prepared edition
@@ -523,6 +575,7 @@ def _prepared(memo: collections.OrderedDict[PreparedKey, Prepared], job: JobRequ
         update={"icc_profile": icc}))
     env = render.template_environment(project.templates, edition.brand,
                                       edition.guide.info.folder)
+    env.bytecode_cache = compiled
     try:
         render.compile_templates(env, project.templates, edition.brand)
     except InputErrors:
@@ -580,10 +633,11 @@ def _remove(folder: Path) -> None:
 
 def _render(job: JobRequest, meta: dict, root: Path, caps: workers.Limits,
             memo: collections.OrderedDict[PreparedKey, Prepared],
+            compiled: SharedTemplates | None = None,
             watch: Callable[[list[int]], None] | None = None) -> workers.Result:
     """Render the job's target from the snapshot unpacked at `root`, in a bounded child;
     the edition comes from `memo` when the worker prepared it already."""
-    prepared = _prepared(memo, job, root, meta)
+    prepared = _prepared(memo, job, root, meta, compiled)
     if isinstance(prepared, list):
         return workers.Result(0, input_errors=prepared)
     project, edition = prepared.project, prepared.edition

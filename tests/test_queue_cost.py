@@ -267,3 +267,54 @@ def test_the_submitter_warms_weasyprint_while_the_workers_render(
     assert [result.ok for result in results] == [True]
     assert events[0].startswith("queue: 1 job sent to redis://")
     assert events[1:] == ["warm"]
+
+
+def test_a_worker_compiles_the_templates_two_brands_share_once(
+        project: kit.Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two brands prepared by one worker, each from its own snapshot: the second compiles
+    only the templates whose source differs (its own cover), and every template of its
+    edition carries the path of its own snapshot, which error messages name (before: the
+    second compiled all 28 again)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from guidepress import render
+    from guidepress.problems import RenderError
+
+    store = storage.FolderStorage(tmp_path / "storage")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    settings = queue.WorkerSettings(store, workers.Limits(120, 2000), unpacked)
+    compiled: list[tuple[str, str]] = []
+    original = ImmutableSandboxedEnvironment.compile
+    monkeypatch.setattr(ImmutableSandboxedEnvironment, "compile", lambda self, source, name=None,
+                        filename=None, *args: compiled.append((name, filename))
+                        or original(self, source, name, filename, *args))
+    envs, roots, counts = [], [], []
+    for slug in ("default", "gh-port-lumiere"):
+        edition = next(e for e in kit.prepare(project, [slug], ["fr"]) if e.where == GUIDE)
+        digest = store.put_snapshot(snapshot.make(project, edition, edition.brand.printer))
+        request = queue.JobRequest(brand=slug, guide="reseaux-sociaux", lang="fr",
+                                   printer=edition.brand.printer, target="web", snapshot=digest,
+                                   inputs="0" * 64, tool=manifest.tool_version(), epoch="",
+                                   seconds=120, memory_mb=2000)
+        root, meta = queue._unpacked(store, unpacked, digest)
+        before = len(compiled)
+        prepared = queue._prepared(settings.prepared, request, root, meta, settings.compiled)
+        envs.append(prepared.env)
+        roots.append(root)
+        counts.append(len(compiled) - before)
+    assert counts[0] >= 28
+    own = [name for name, _ in compiled[counts[0]:]]
+    assert own == ["partials/cover.html.j2"], own  # gh-port-lumiere's own cover
+    for name in envs[1].list_templates():
+        if not name.endswith(".j2"):
+            continue
+        template = envs[1].get_template(name)
+        codes = [template.root_render_func.__code__,
+                 *(block.__code__ for block in template.blocks.values())]
+        assert all(Path(code.co_filename).is_relative_to(roots[1]) for code in codes), name
+    brand = next(e for e in kit.prepare(kit.Project(roots[1]), ["gh-port-lumiere"], ["fr"])
+                 if e.where == GUIDE).brand
+    with pytest.raises(RenderError, match=r"^templates/web\.html\.j2:\d+: this template uses "
+                                          r"a value that does not exist"):
+        render.render_template(envs[1], "web.html.j2", brand)
