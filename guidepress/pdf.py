@@ -6,16 +6,19 @@ the folders it is given (templates, fonts, the current brand) and never the netw
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pydyf
 import weasyprint
+from PIL import ImageColor
 from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -262,13 +265,13 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
                 data = rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
-                                                pdf_identifier=_identifier(rendered))
+                                                pdf_identifier=_identifier(rendered.document))
             else:
                 data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
                                                 output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered),
+    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered.document),
                                                    draft=profile.draft,
                                                    separation=profile.separation)
 
@@ -276,10 +279,113 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
 
 
-def _identifier(rendered: Rendered) -> bytes:
+def write_from_print(rendered: Rendered, screen: Document,
+                     separations: Mapping[str, str]) -> bytes | None:
+    """The screen PDF of `screen`, written from the print layout `rendered` of the same
+    document, or None when it cannot be written exactly (the caller lays `screen` out).
+
+    The caller has checked that the two documents differ only in their print rules and in
+    colours (`render.as_screen`): the layouts are then the same but for the bleed, so the
+    screen PDF is the print layout's pages without their bleed, with no colour profile,
+    tagged, and with each CMYK colour given back as the sRGB colour `separations` says it
+    stands for. A colour it does not know, or a gradient (whose CMYK stops WeasyPrint
+    turns into sRGB its own way), leaves the result unsure: None. So does an attached file
+    (refused later anyway): WeasyPrint reads one only once, for the print PDF.
+    """
+    layout = rendered.pages
+    if layout.metadata.attachments or any(
+            link[0] == "attachment" for page in layout.pages for link in page.links):
+        return None
+    pages = [_without_bleed(page) for page in layout.pages]
+    profiles = {name: profile for name, profile in layout.color_profiles.items()
+                if name != "device-cmyk"}
+    document = weasyprint.Document(pages, layout.metadata, layout.url_fetcher,
+                                   layout.font_config, profiles, None)
+    colours = _ScreenColours({_cmyk_values(cmyk): _rgb_values(rgb)
+                              for cmyk, rgb in separations.items()})
+    with _captured_warnings(screen.name, rendered.base):
+        try:
+            data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True,
+                                      pdf_identifier=_identifier(screen), finisher=colours)
+        except FatalURLFetchingError as exc:
+            raise RenderError(str(exc), screen.name) from None
+    return data if colours.exact else None
+
+
+def _without_bleed(page: weasyprint.Page) -> weasyprint.Page:
+    """A copy of a laid-out page that a PDF shows trimmed (the bleed's painting is cut)."""
+    trimmed = copy.copy(page)
+    trimmed.bleed = dict.fromkeys(page.bleed, 0)
+    return trimmed
+
+
+_CMYK = re.compile(r"device-cmyk\(([^)]*)\)")
+
+
+def _cmyk_values(css: str) -> tuple[float, ...]:
+    """`device-cmyk(0.875 0.486 0.004 0.459)` as WeasyPrint writes it into a PDF, rounded."""
+    return tuple(round(float(value), 3) for value in _CMYK.fullmatch(css).group(1).split())
+
+
+def _rgb_values(css: str) -> tuple[float, ...]:
+    """A `#RRGGBB` colour as WeasyPrint writes it into a PDF (0 to 1 per channel)."""
+    return tuple(channel / 255 for channel in ImageColor.getrgb(css)[:3])
+
+
+class _ScreenColours:
+    """A WeasyPrint finisher: before the PDF is written, every CMYK colour its pages and
+    forms set (`/DeviceCMYK cs` then `c m y k scn`, as WeasyPrint always writes them) is
+    set in sRGB instead, as WeasyPrint writes an sRGB colour (`r g b rg`). `exact` turns
+    False on anything else in CMYK."""
+
+    def __init__(self, colours: Mapping[tuple[float, ...], tuple[float, ...]]) -> None:
+        self.colours = colours
+        self.exact = True
+
+    def __call__(self, document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+        for item in pdf.objects:
+            if isinstance(item, pydyf.Stream):
+                item.stream = self._operators(item.stream)
+            elif isinstance(item, pydyf.Dictionary) and "ShadingType" in item:
+                self.exact = False
+
+    def _operators(self, operators: list) -> list:
+        rewritten: list = []
+        spaces = iter(operators)
+        for operator in spaces:
+            if isinstance(operator, bytes) and operator in _CMYK_SPACES:
+                operator = self._rgb(next(spaces, b""), _CMYK_SPACES[operator])
+            elif isinstance(operator, bytes) and b"DeviceCMYK" in operator:
+                self.exact = False
+            rewritten.append(operator)
+        return rewritten
+
+    def _rgb(self, setting: object, operators: tuple[bytes, bytes]) -> bytes:
+        """`c m y k scn` as `r g b rg` (stroking: SCN, RG)."""
+        *values, operator = setting.split() if isinstance(setting, bytes) else [b""]
+        rgb = self.colours.get(tuple(round(float(value), 3) for value in values)) \
+            if operator == operators[0] and len(values) == 4 else None
+        if rgb is None:
+            self.exact = False
+            return b""
+        return b" ".join(_pdf_number(channel) for channel in rgb) + b" " + operators[1]
+
+
+# WeasyPrint's operator setting a CMYK colour space, and the operators that follow it
+_CMYK_SPACES = {b"/DeviceCMYK cs": (b"scn", b"rg"), b"/DeviceCMYK CS": (b"SCN", b"RG")}
+
+
+def _pdf_number(value: float) -> bytes:
+    """A number as pydyf writes it."""
+    if float(value).is_integer():
+        return str(int(value)).encode()
+    return f"{value:f}".rstrip("0").encode()
+
+
+def _identifier(document: Document) -> bytes:
     """A stable PDF identifier: the same inputs give the same bytes, wherever the project
     and the fonts sit on disk (a queue's workers unpack them into temporary folders)."""
-    html = _FILE_URL.sub(lambda url: url.group(1), rendered.document.html)
+    html = _FILE_URL.sub(lambda url: url.group(1), document.html)
     return hashlib.sha256(html.encode()).hexdigest()[:32].encode()
 
 

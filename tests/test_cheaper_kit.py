@@ -228,9 +228,9 @@ def test_a_move_whose_push_spills_a_thin_page_is_not_tried(project: kit.Project)
 def test_a_poster_target_parses_its_long_stylesheet_once(project: kit.Project,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    """A poster is laid out three times (measure, print, screen): its templates' long
-    stylesheet is parsed once; the brand's (fonts, colour profile) for each layout, since
-    it registers them with the document."""
+    """A poster is laid out twice (measure, print; its screen copy is written from the
+    print layout): its templates' long stylesheet is parsed once; the brand's (fonts,
+    colour profile) for each layout, since it registers them with the document."""
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     target = next(t for t in kit.plan([edition]) if t.poster_index == 0)
     parsed: list[str] = []
@@ -243,7 +243,7 @@ def test_a_poster_target_parses_its_long_stylesheet_once(project: kit.Project,
     long_sheets = [text for text in parsed if ".poster-headline" in text]
     brand_sheets = [text for text in parsed if "@font-face" in text]
     assert len(long_sheets) == 1, len(long_sheets)
-    assert len(brand_sheets) == 3  # the measure, print and screen layouts
+    assert len(brand_sheets) == 2  # the measure and print layouts
 
 
 def test_stylesheets_taken_apart_lay_out_exactly_as_written_in_the_page(
