@@ -102,6 +102,14 @@ def _check_nodes(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]]
                     "{function}() multiplies by {product}, more than {limit}; write the size "
                     "itself").format(function=node.name, product=f"{product:g}",
                                      limit=MAX_MULTIPLIER)))
+        elif isinstance(node, ast.FunctionBlock) and node.lower_name in _GRADIENTS:
+            colour = _printed_in_cmyk(node.arguments, definitions, ())
+            if colour is not None:
+                problems.append(CssProblem(node.source_line, _(
+                    "{function}() uses {colour}, which prints in CMYK: WeasyPrint cannot "
+                    "draw a gradient between CMYK colours; write the gradient's colours as "
+                    "#RRGGBB (they are converted for the printer)").format(
+                        function=node.name, colour=colour)))
         elif isinstance(node, ast.Declaration) and node.name.startswith("--"):
             size = _expanded_size(node.name, definitions, {}, ())
             if size > MAX_EXPANSION:
@@ -129,6 +137,31 @@ def _walk(nodes: list[ast.Node]) -> Iterator[ast.Node]:
         elif isinstance(node, (ast.ParenthesesBlock, ast.SquareBracketsBlock,
                                ast.CurlyBracketsBlock)):
             yield from _walk(node.content)
+
+
+_GRADIENTS = {f"{repeating}{kind}-gradient" for repeating in ("", "repeating-")
+              for kind in ("linear", "radial", "conic")}
+
+
+def _printed_in_cmyk(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]],
+                     visiting: tuple[str, ...]) -> str | None:
+    """The first colour among `nodes` that print documents give in CMYK, as written: a
+    brand colour (`var(--gp-…-color)`, separated for the printer by render.brand_stylesheet),
+    a `device-cmyk()`, or a custom property of the brand's own that holds one."""
+    for node in _walk(nodes):
+        if not isinstance(node, ast.FunctionBlock):
+            continue
+        if node.lower_name == "device-cmyk":
+            return node.serialize()
+        name = next((t.value for t in node.arguments if isinstance(t, ast.IdentToken)), None)
+        if node.lower_name != "var" or name is None:
+            continue
+        if name.startswith("--gp-") and name.endswith("-color"):
+            return node.serialize()
+        if name in definitions and name not in visiting and _printed_in_cmyk(
+                definitions[name], definitions, (*visiting, name)) is not None:
+            return node.serialize()
+    return None
 
 
 def _expanded_size(name: str, definitions: dict[str, list[ast.Node]],
