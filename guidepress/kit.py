@@ -545,7 +545,8 @@ def _written_from_print(rendered: pdf.Rendered, screen: render.Document, brand: 
 
 
 def final_documents(project: Project, edition: Edition) -> list[render.Document]:
-    """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
+    """The HTML of every document of an edition, as the PDF stage receives it, the screen
+    documents too (benchmarks: a build writes most of them from the print layouts)."""
     env, fetcher, printing, screen = tools(project, edition)
     guide, brand = edition.guide, edition.brand
     booklet, breaks = _booklet(env, guide, brand, printing, fetcher, project.root)
