@@ -271,9 +271,10 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
                                                 output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered.document),
-                                                   draft=profile.draft,
-                                                   separation=profile.separation)
+    if ticket is None:
+        return data
+    return pdfx.finish(data, ticket, _identifier(rendered.document), draft=profile.draft,
+                       separation=profile.separation)
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
@@ -363,8 +364,11 @@ class _ScreenColours:
     def _rgb(self, setting: object, operators: tuple[bytes, bytes]) -> bytes:
         """`c m y k scn` as `r g b rg` (stroking: SCN, RG)."""
         *values, operator = setting.split() if isinstance(setting, bytes) else [b""]
-        rgb = self.colours.get(tuple(round(float(value), 3) for value in values)) \
-            if operator == operators[0] and len(values) == 4 else None
+        try:
+            cmyk = tuple(round(float(value), 3) for value in values)
+        except ValueError:  # a pattern's name: not a colour of WeasyPrint's own
+            cmyk = ()
+        rgb = self.colours.get(cmyk) if operator == operators[0] and len(cmyk) == 4 else None
         if rgb is None:
             self.exact = False
             return b""

@@ -285,7 +285,8 @@ def print_rules(ticket: PrinterTicket) -> tuple[str, str]:
     profile, and the bleed."""
     # `components` is a comma-separated list: WeasyPrint writes its length as the
     # profile stream's /N, which must be the profile's 4 channels.
-    colour_profile = (f'@color-profile device-cmyk {{ src: url("{ticket.icc_profile.as_uri()}"); '
+    url = ticket.icc_profile.as_uri()
+    colour_profile = (f'@color-profile device-cmyk {{ src: url("{url}"); '
                       "components: cyan, magenta, yellow, black; }")
     # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
     return colour_profile, f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}"

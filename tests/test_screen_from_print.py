@@ -269,7 +269,8 @@ def test_the_finisher_sets_known_cmyk_colours_in_srgb_and_refuses_the_rest() -> 
                              b"0.121569 0.305882 0.47451 RG", b"0 0 10 10 re", b"B", b"Q"]
     for operators in ([b"/DeviceCMYK cs", b"0.1 0.2 0.3 0.4 scn"],  # no brand colour
                       [b"/DeviceCMYK cs", b"0 0 0 1 SCN"],  # not the operator that follows
-                      [b"/DeviceCMYK cs 0 0 0 1 scn"]):  # not as WeasyPrint writes it
+                      [b"/DeviceCMYK cs 0 0 0 1 scn"],  # not as WeasyPrint writes it
+                      [b"/DeviceCMYK cs", b"/P0 scn"]):  # a pattern
         document = pydyf.PDF()
         document.add_object(pydyf.Stream(list(operators)))
         finisher = pdf._ScreenColours(colours)
