@@ -55,6 +55,7 @@ def check_file(path: Path) -> list[CssProblem]:
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".css":
         return check_css(text)
+    text = _JINJA.sub(_blank, text)
     problems = []
     for match in _STYLE_ELEMENT.finditer(text):
         offset = text.count("\n", 0, match.start(1))
@@ -66,6 +67,17 @@ def check_file(path: Path) -> list[CssProblem]:
         problems += [CssProblem(p.line + offset, p.message)
                      for p in _check_nodes(declarations, {})]
     return problems
+
+
+# Jinja's tags, expressions and comments: a template's styles may hold them (the default
+# poster template's `<style>{{ brand_css }}</style>`), and what they stand for is checked
+# where it comes from (brand.css) or made by the engine
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """Spaces in place of a Jinja piece, its line breaks kept (lines are reported)."""
+    return re.sub(r"[^\n]", " ", match.group(0))
 
 
 def check_css(text: str) -> list[CssProblem]:
