@@ -464,10 +464,14 @@ class Paragraph:
     width: float  # the width its lines may take
     lines: int  # as laid out
     line_height: float  # their mean height
+    fixed: bool = False  # set in a size that does not follow the type scale
 
     def height(self, ratio: float) -> float:
         """Its height with every size multiplied by `ratio`: the lines it had, plus those
-        that wrapping its runs again greedily adds (or saves)."""
+        that wrapping its runs again greedily adds (or saves). A paragraph whose size is
+        fixed keeps its height."""
+        if self.fixed:
+            return self.lines * self.line_height
         lines = self.lines + self._wrapped(ratio) - self._wrapped(1.0)
         return max(lines, 1) * self.line_height * ratio
 
@@ -581,14 +585,19 @@ def _paragraphs(box: boxes.Box, width: float) -> Iterator[Paragraph]:
     width -= box.margin_width() - box.width
     lines = [child for child in box.children if isinstance(child, boxes.LineBox)]
     if lines:
-        yield _paragraph(lines, width)
+        yield _paragraph(lines, width, bool(box.style[FIXED_SIZE]))
         return
     for child in getattr(box, "children", []) or []:
         if isinstance(child, boxes.Box) and not isinstance(child, boxes.InlineLevelBox):
             yield from _paragraphs(child, width)
 
 
-def _paragraph(lines: list[boxes.LineBox], width: float) -> Paragraph:
+# A block whose type keeps its size at any scale says so in the poster's stylesheet
+# (`--gp-fixed-size: 1`), so that the measure does not take it as growing with the rest
+FIXED_SIZE = "__gp_fixed_size"  # WeasyPrint's name for the custom property
+
+
+def _paragraph(lines: list[boxes.LineBox], width: float, fixed: bool = False) -> Paragraph:
     """A block's lines as runs of text: each text box is cut at its spaces, its width
     shared by character; a line starts a new run."""
     words: list[float] = []
@@ -608,7 +617,7 @@ def _paragraph(lines: list[boxes.LineBox], width: float) -> Paragraph:
                     words.append(len(run) * per_char)
             joined = not text_box.text.endswith(" ")
     return Paragraph(tuple(words), space, width, len(lines),
-                     sum(line.height for line in lines) / len(lines))
+                     sum(line.height for line in lines) / len(lines), fixed)
 
 
 SPACE_EM = 0.26  # the width of a word space, in em, in the usual text faces
