@@ -44,6 +44,9 @@ class ProjectFetcher(URLFetcher):
     def __init__(self, allowed_roots: tuple[Path, ...]) -> None:
         super().__init__(allowed_protocols=("file", "data"))
         self.allowed_roots = tuple(root.resolve() for root in allowed_roots)
+        # a picture or stylesheet it served names a CMYK colour of its own, which a screen
+        # PDF written from a print layout could not tell from a separated one
+        self.served_cmyk = False
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         scheme = urlsplit(url).scheme.lower()
@@ -67,6 +70,8 @@ class ProjectFetcher(URLFetcher):
             raise FatalURLFetchingError(_("refused to load {path}: its content is not an "
                                           "allowed image, font, stylesheet or colour profile")
                                         .format(path=path))
+        if mime in ("image/svg+xml", "text/css") and b"device-cmyk" in data.lower():
+            self.served_cmyk = True
         return URLFetcherResponse(path.as_uri(), data, {"Content-Type": mime})
 
     def _data(self, url: str) -> URLFetcherResponse:
@@ -290,10 +295,14 @@ def write_from_print(rendered: Rendered, screen: Document,
     screen PDF is the print layout's pages without their bleed, with no colour profile,
     tagged, and with each CMYK colour given back as the sRGB colour `separations` says it
     stands for. A colour it does not know, or a gradient (whose CMYK stops WeasyPrint
-    turns into sRGB its own way), leaves the result unsure: None. So does an attached file
-    (refused later anyway): WeasyPrint reads one only once, for the print PDF.
+    turns into sRGB its own way), leaves the result unsure: None. So does a CMYK colour
+    in a picture or stylesheet of the brand's (the same CMYK on both layouts), and an
+    attached file (refused later anyway): WeasyPrint reads one only once, for print.
     """
     layout = rendered.pages
+    fetcher = layout.url_fetcher
+    if not isinstance(fetcher, ProjectFetcher) or fetcher.served_cmyk:
+        return None
     if layout.metadata.attachments or any(
             link[0] == "attachment" for page in layout.pages for link in page.links):
         return None

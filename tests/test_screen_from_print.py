@@ -224,6 +224,21 @@ def test_a_cmyk_colour_of_the_brand_stays_cmyk_on_screen(own_project) -> None:
     assert b"0.1 0.2 0.3 0.4 scn" in reader.pages[0].get_contents().get_data()
 
 
+def test_a_cmyk_colour_in_the_brands_logo_stays_cmyk_on_screen(own_project) -> None:
+    # the same K-only black the text prints in: a screen PDF written from the print layout
+    # would have shown it in the brand's text colour
+    logo = own_project / "brands" / "default" / "logo.svg"
+    logo.write_text(logo.read_text(encoding="utf-8").replace(
+        'fill="#C2410C"', f'fill="{render.BLACK_INK}"'), encoding="utf-8")
+    written = _stade(own_project)
+    assert written.from_print is None
+    assert "poster-stade-screen.pdf" in written.laid_out
+    with pikepdf.open(io.BytesIO(written.files["poster-stade-screen.pdf"])) as document:
+        drawn = b"".join(item.read_bytes() for item in document.objects
+                         if isinstance(item, pikepdf.Stream) and "/Subtype" not in item)
+    assert b"/DeviceCMYK cs\n0 0 0 1 scn" in drawn
+
+
 def test_a_template_that_prints_otherwise_lays_the_screen_copy_out(own_project) -> None:
     template = (ROOT / "templates" / "partials" / "qr.html.j2").read_text(encoding="utf-8")
     _brand_file(own_project, "partials/qr.html.j2", template.replace(
