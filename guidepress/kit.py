@@ -447,23 +447,38 @@ def render_target(project: Project, target: Target,
     if target.poster_index is None:
         booklet, breaks = _booklet(env, guide, brand, printing, fetcher, base)
         _check_page_limit(base, guide, len(booklet.pages.pages))
-        on_screen = pdf.lay_out(render.render_booklet(env, guide, brand, screen, breaks),
-                                fetcher, base)
         files["guide-print.pdf"] = pdf.write_pdf(booklet, printing)
         placed["guide-print.pdf"] = pdf.placements(booklet)
-        files["guide-screen.pdf"] = pdf.write_pdf(on_screen, screen)
-        warnings += booklet.warnings + on_screen.warnings
+        warnings += booklet.warnings
+        on_screen = render.render_booklet(env, guide, brand, screen, breaks)
+        written = _written_from_print(booklet, on_screen, brand, printing)
+        if written is None:
+            laid_out = pdf.lay_out(on_screen, fetcher, base)
+            written = pdf.write_pdf(laid_out, screen)
+            warnings += laid_out.warnings
+        files[on_screen.name] = written
+    elif target.png:  # a picture is made from the screen profile alone (RGB), never printed
+        rendered, _scale = _poster(env, guide, brand, guide.posters[target.poster_index],
+                                   target.poster_index, screen, fetcher, base, None,
+                                   target.format)
+        files[rendered.document.name] = pdf.write_pdf(rendered, screen)
+        warnings += rendered.warnings
     else:
-        poster, form = guide.posters[target.poster_index], target.format
-        scale = None  # found for print, tried first on screen: the sheets are the same size
-        # a picture is made from the screen profile alone (RGB), never printed
-        for profile in (screen,) if target.png else (printing, screen):
-            rendered, scale = _poster(env, guide, brand, poster, target.poster_index, profile,
-                                      fetcher, base, scale, form)
-            files[rendered.document.name] = pdf.write_pdf(rendered, profile)
-            if profile.for_print:
-                placed[rendered.document.name] = pdf.placements(rendered)
-            warnings += rendered.warnings
+        poster, form, index = guide.posters[target.poster_index], target.format, \
+            target.poster_index
+        rendered, scale = _poster(env, guide, brand, poster, index, printing, fetcher, base,
+                                  None, form)
+        files[rendered.document.name] = pdf.write_pdf(rendered, printing)
+        placed[rendered.document.name] = pdf.placements(rendered)
+        warnings += rendered.warnings
+        on_screen = _poster_document(env, guide, brand, poster, screen, scale, form)
+        written = _written_from_print(rendered, on_screen, brand, printing)
+        if written is None:  # the print scale is tried first: the sheets are the same size
+            laid_out, _scale = _poster(env, guide, brand, poster, index, screen, fetcher,
+                                       base, scale, form)
+            written = pdf.write_pdf(laid_out, screen)
+            warnings += laid_out.warnings
+        files[on_screen.name] = written
     report = preflight.Report(brand.slug)
     sides = target.format.sides if target.format is not None else None
 
@@ -517,8 +532,21 @@ def tools(project: Project, edition: Edition, env: ImmutableSandboxedEnvironment
             render.Profile("screen", None, created))
 
 
+def _written_from_print(rendered: pdf.Rendered, screen: render.Document, brand: Brand,
+                        printing: render.Profile) -> bytes | None:
+    """The screen PDF written from the print layout, when the screen document is the print
+    one but for its print rules and colours (templates or styles of a brand's own may make
+    them differ), or None: the screen document is then laid out on its own."""
+    separations = render.print_separations(brand, printing)
+    if separations is None or \
+            render.as_screen(rendered.document.html, printing, separations) != screen.html:
+        return None
+    return pdf.write_from_print(rendered, screen, separations)
+
+
 def final_documents(project: Project, edition: Edition) -> list[render.Document]:
-    """The HTML of every document of an edition, as the PDF stage receives it (benchmarks)."""
+    """The HTML of every document of an edition, as the PDF stage receives it, the screen
+    documents too (benchmarks: a build writes most of them from the print layouts)."""
     env, fetcher, printing, screen = tools(project, edition)
     guide, brand = edition.guide, edition.brand
     booklet, breaks = _booklet(env, guide, brand, printing, fetcher, project.root)
@@ -695,8 +723,8 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
     rendered, scale = _fitted(lay_out, known_scale, guide, poster, index, base, form)
     if form is None or form.sides == 1:
         return rendered, scale
-    both = pdf.lay_out(render.render_poster(env, guide, brand, poster, profile, scale, form,
-                                            back=True), fetcher, base)
+    both = pdf.lay_out(_poster_document(env, guide, brand, poster, profile, scale, form),
+                       fetcher, base)
     if len(both.pages.pages) != form.sides:
         display = f"brands/{brand.slug}/brand.yaml"
         source = load_yaml(brand.folder / "brand.yaml", display)  # only to say where
@@ -704,6 +732,14 @@ def _poster(env, guide: Guide, brand: Brand, poster: Poster, index: int,
             "the back of the {format} flyer does not hold the contacts on one page; give "
             "fewer contacts, or shorter ones").format(format=form.name))])
     return both, scale
+
+
+def _poster_document(env, guide: Guide, brand: Brand, poster: Poster,
+                     profile: render.Profile, scale: float, form: Format | None
+                     ) -> render.Document:
+    """The poster as written at `scale`: a flyer's back follows its front."""
+    return render.render_poster(env, guide, brand, poster, profile, scale, form,
+                                back=form is not None and form.sides == 2)
 
 
 def _fitted(lay_out: Callable[..., pdf.Rendered], known_scale: float | None,

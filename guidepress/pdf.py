@@ -6,16 +6,19 @@ the folders it is given (templates, fonts, the current brand) and never the netw
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pydyf
 import weasyprint
+from PIL import ImageColor
 from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -41,6 +44,9 @@ class ProjectFetcher(URLFetcher):
     def __init__(self, allowed_roots: tuple[Path, ...]) -> None:
         super().__init__(allowed_protocols=("file", "data"))
         self.allowed_roots = tuple(root.resolve() for root in allowed_roots)
+        # a picture or stylesheet it served names a CMYK colour of its own, which a screen
+        # PDF written from a print layout could not tell from a separated one
+        self.served_cmyk = False
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         scheme = urlsplit(url).scheme.lower()
@@ -64,6 +70,8 @@ class ProjectFetcher(URLFetcher):
             raise FatalURLFetchingError(_("refused to load {path}: its content is not an "
                                           "allowed image, font, stylesheet or colour profile")
                                         .format(path=path))
+        if mime in ("image/svg+xml", "text/css") and b"device-cmyk" in data.lower():
+            self.served_cmyk = True
         return URLFetcherResponse(path.as_uri(), data, {"Content-Type": mime})
 
     def _data(self, url: str) -> URLFetcherResponse:
@@ -262,24 +270,135 @@ def write_pdf(rendered: Rendered, profile: Profile, *, tagged: bool = True) -> b
             if ticket is None:
                 variant = "pdf/ua-1" if tagged else None
                 data = rendered.pages.write_pdf(pdf_variant=variant, pdf_tags=tagged,
-                                                pdf_identifier=_identifier(rendered))
+                                                pdf_identifier=_identifier(rendered.document))
             else:
                 data = rendered.pages.write_pdf(pdf_variant=ticket.pdf_variant,
                                                 output_intent="device-cmyk")
         except FatalURLFetchingError as exc:  # attachments are fetched only when writing
             raise RenderError(str(exc), rendered.document.name) from None
-    return data if ticket is None else pdfx.finish(data, ticket, _identifier(rendered),
-                                                   draft=profile.draft,
-                                                   separation=profile.separation)
+    if ticket is None:
+        return data
+    return pdfx.finish(data, ticket, _identifier(rendered.document), draft=profile.draft,
+                       separation=profile.separation)
 
 
 _FILE_URL = re.compile(r"file://[^\"'()\s]*/([^/\"'()\s]*)")
 
 
-def _identifier(rendered: Rendered) -> bytes:
+def write_from_print(rendered: Rendered, screen: Document,
+                     separations: Mapping[str, str]) -> bytes | None:
+    """The screen PDF of `screen`, written from the print layout `rendered` of the same
+    document, or None when it cannot be written exactly (the caller lays `screen` out).
+
+    The caller has checked that the two documents differ only in their print rules and in
+    colours (`render.as_screen`): the layouts are then the same but for the bleed, so the
+    screen PDF is the print layout's pages without their bleed, with no colour profile,
+    tagged, and with each CMYK colour given back as the sRGB colour `separations` says it
+    stands for. A colour it does not know, or a gradient (whose CMYK stops WeasyPrint
+    turns into sRGB its own way), leaves the result unsure: None. So does a CMYK colour
+    in a picture or stylesheet of the brand's (the same CMYK on both layouts), and an
+    attached file (refused later anyway): WeasyPrint reads one only once, for print.
+    """
+    layout = rendered.pages
+    fetcher = layout.url_fetcher
+    if not isinstance(fetcher, ProjectFetcher) or fetcher.served_cmyk:
+        return None
+    if layout.metadata.attachments or any(
+            link[0] == "attachment" for page in layout.pages for link in page.links):
+        return None
+    pages = [_without_bleed(page) for page in layout.pages]
+    profiles = {name: profile for name, profile in layout.color_profiles.items()
+                if name != "device-cmyk"}
+    document = weasyprint.Document(pages, layout.metadata, layout.url_fetcher,
+                                   layout.font_config, profiles, None)
+    colours = _ScreenColours({_cmyk_values(cmyk): _rgb_values(rgb)
+                              for cmyk, rgb in separations.items()})
+    with _captured_warnings(screen.name, rendered.base):
+        try:
+            data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True,
+                                      pdf_identifier=_identifier(screen), finisher=colours)
+        except FatalURLFetchingError as exc:
+            raise RenderError(str(exc), screen.name) from None
+    return data if colours.exact else None
+
+
+def _without_bleed(page: weasyprint.Page) -> weasyprint.Page:
+    """A copy of a laid-out page that a PDF shows trimmed (the bleed's painting is cut)."""
+    trimmed = copy.copy(page)
+    trimmed.bleed = dict.fromkeys(page.bleed, 0)
+    return trimmed
+
+
+_CMYK = re.compile(r"device-cmyk\(([^)]*)\)")
+
+
+def _cmyk_values(css: str) -> tuple[float, ...]:
+    """`device-cmyk(0.875 0.486 0.004 0.459)` as WeasyPrint writes it into a PDF, rounded."""
+    return tuple(round(float(value), 3) for value in _CMYK.fullmatch(css).group(1).split())
+
+
+def _rgb_values(css: str) -> tuple[float, ...]:
+    """A `#RRGGBB` colour as WeasyPrint writes it into a PDF (0 to 1 per channel)."""
+    return tuple(channel / 255 for channel in ImageColor.getrgb(css)[:3])
+
+
+class _ScreenColours:
+    """A WeasyPrint finisher: before the PDF is written, every CMYK colour its pages and
+    forms set (`/DeviceCMYK cs` then `c m y k scn`, as WeasyPrint always writes them) is
+    set in sRGB instead, as WeasyPrint writes an sRGB colour (`r g b rg`). `exact` turns
+    False on anything else in CMYK."""
+
+    def __init__(self, colours: Mapping[tuple[float, ...], tuple[float, ...]]) -> None:
+        self.colours = colours
+        self.exact = True
+
+    def __call__(self, document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+        for item in pdf.objects:
+            if isinstance(item, pydyf.Stream):
+                item.stream = self._operators(item.stream)
+            elif isinstance(item, pydyf.Dictionary) and "ShadingType" in item:
+                self.exact = False
+
+    def _operators(self, operators: list) -> list:
+        rewritten: list = []
+        spaces = iter(operators)
+        for operator in spaces:
+            if isinstance(operator, bytes) and operator in _CMYK_SPACES:
+                operator = self._rgb(next(spaces, b""), _CMYK_SPACES[operator])
+            elif isinstance(operator, bytes) and b"DeviceCMYK" in operator:
+                self.exact = False
+            rewritten.append(operator)
+        return rewritten
+
+    def _rgb(self, setting: object, operators: tuple[bytes, bytes]) -> bytes:
+        """`c m y k scn` as `r g b rg` (stroking: SCN, RG)."""
+        *values, operator = setting.split() if isinstance(setting, bytes) else [b""]
+        try:
+            cmyk = tuple(round(float(value), 3) for value in values)
+        except ValueError:  # a pattern's name: not a colour of WeasyPrint's own
+            cmyk = ()
+        rgb = self.colours.get(cmyk) if operator == operators[0] and len(cmyk) == 4 else None
+        if rgb is None:
+            self.exact = False
+            return b""
+        return b" ".join(_pdf_number(channel) for channel in rgb) + b" " + operators[1]
+
+
+# WeasyPrint's operator setting a CMYK colour space, and the operators that follow it
+_CMYK_SPACES = {b"/DeviceCMYK cs": (b"scn", b"rg"), b"/DeviceCMYK CS": (b"SCN", b"RG")}
+
+
+def _pdf_number(value: float) -> bytes:
+    """A number as pydyf writes it."""
+    if float(value).is_integer():
+        return str(int(value)).encode()
+    return f"{value:f}".rstrip("0").encode()
+
+
+def _identifier(document: Document) -> bytes:
     """A stable PDF identifier: the same inputs give the same bytes, wherever the project
     and the fonts sit on disk (a queue's workers unpack them into temporary folders)."""
-    html = _FILE_URL.sub(lambda url: url.group(1), rendered.document.html)
+    html = _FILE_URL.sub(lambda url: url.group(1), document.html)
     return hashlib.sha256(html.encode()).hexdigest()[:32].encode()
 
 
@@ -354,10 +473,14 @@ class Paragraph:
     width: float  # the width its lines may take
     lines: int  # as laid out
     line_height: float  # their mean height
+    fixed: bool = False  # set in a size that does not follow the type scale
 
     def height(self, ratio: float) -> float:
         """Its height with every size multiplied by `ratio`: the lines it had, plus those
-        that wrapping its runs again greedily adds (or saves)."""
+        that wrapping its runs again greedily adds (or saves). A paragraph whose size is
+        fixed keeps its height."""
+        if self.fixed:
+            return self.lines * self.line_height
         lines = self.lines + self._wrapped(ratio) - self._wrapped(1.0)
         return max(lines, 1) * self.line_height * ratio
 
@@ -471,14 +594,19 @@ def _paragraphs(box: boxes.Box, width: float) -> Iterator[Paragraph]:
     width -= box.margin_width() - box.width
     lines = [child for child in box.children if isinstance(child, boxes.LineBox)]
     if lines:
-        yield _paragraph(lines, width)
+        yield _paragraph(lines, width, bool(box.style[FIXED_SIZE]))
         return
     for child in getattr(box, "children", []) or []:
         if isinstance(child, boxes.Box) and not isinstance(child, boxes.InlineLevelBox):
             yield from _paragraphs(child, width)
 
 
-def _paragraph(lines: list[boxes.LineBox], width: float) -> Paragraph:
+# A block whose type keeps its size at any scale says so in the poster's stylesheet
+# (`--gp-fixed-size: 1`), so that the measure does not take it as growing with the rest
+FIXED_SIZE = "__gp_fixed_size"  # WeasyPrint's name for the custom property
+
+
+def _paragraph(lines: list[boxes.LineBox], width: float, fixed: bool = False) -> Paragraph:
     """A block's lines as runs of text: each text box is cut at its spaces, its width
     shared by character; a line starts a new run."""
     words: list[float] = []
@@ -498,7 +626,7 @@ def _paragraph(lines: list[boxes.LineBox], width: float) -> Paragraph:
                     words.append(len(run) * per_char)
             joined = not text_box.text.endswith(" ")
     return Paragraph(tuple(words), space, width, len(lines),
-                     sum(line.height for line in lines) / len(lines))
+                     sum(line.height for line in lines) / len(lines), fixed)
 
 
 SPACE_EM = 0.26  # the width of a word space, in em, in the usual text faces

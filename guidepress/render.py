@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import math
+import re
 import types
 from dataclasses import dataclass
 from functools import lru_cache
@@ -254,14 +255,10 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
         # Colours separated for the printer's profile; body text in black ink alone.
         separation = profile.separation
         properties = {key: separation.css(value) for key, value in properties.items()}
-        properties["--gp-text-color"] = "device-cmyk(0 0 0 1)"
-        profile_url = ticket.icc_profile.as_uri()
-        # `components` is a comma-separated list: WeasyPrint writes its length as the
-        # profile stream's /N, which must be the profile's 4 channels.
-        rules.insert(0, f'@color-profile device-cmyk {{ src: url("{profile_url}"); '
-                        "components: cyan, magenta, yellow, black; }")
-        # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
-        rules.append(f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}")
+        properties["--gp-text-color"] = BLACK_INK
+        colour_profile, bleed = print_rules(ticket)
+        rules.insert(0, colour_profile)
+        rules.append(bleed)
     properties["--gp-logo-scale"] = LOGO_SCALES[brand.logo_size]
     properties["--gp-body-font"] = f'"{brand.fonts.body.family}"'
     # Logos are sized by area: width = side × √ratio, height = side ÷ √ratio (then bounded),
@@ -277,6 +274,65 @@ def brand_stylesheet(brand: Brand, profile: Profile, *, embed_text: str | None =
         rules.append("html { font-feature-settings: "
                      + ", ".join(f'"{tag}" 1' for tag in features) + "; }")
     return Markup("\n".join(rules))  # built from validated values only
+
+
+# Text and QR codes print in black ink alone, whatever the brand's text colour
+BLACK_INK = "device-cmyk(0 0 0 1)"
+
+
+def print_rules(ticket: PrinterTicket) -> tuple[str, str]:
+    """The two rules of a brand's stylesheet that only print has: the printer's colour
+    profile, and the bleed."""
+    # `components` is a comma-separated list: WeasyPrint writes its length as the
+    # profile stream's /N, which must be the profile's 4 channels.
+    url = ticket.icc_profile.as_uri()
+    colour_profile = (f'@color-profile device-cmyk {{ src: url("{url}"); '
+                      "components: cyan, magenta, yellow, black; }")
+    # Crop marks are drawn by the pdf stage, in registration, outside the bleed.
+    return colour_profile, f"@page {{ bleed: {ticket.bleed_mm:g}mm; marks: none; }}"
+
+
+def print_separations(brand: Brand, printing: Profile) -> dict[str, str] | None:
+    """Every CMYK colour the print profile writes into a document, as CSS, and the brand
+    colour it stands for on screen; None when one CMYK colour stands for two (two brand
+    colours the printer's profile cannot tell apart).
+
+    The brand colours are separated (`Separation.css`); text and QR codes are in black ink
+    alone (BLACK_INK), which stands for the brand's text colour.
+    """
+    separations: dict[str, str] = {BLACK_INK: brand.colours.text}
+    for role in type(brand.colours).model_fields:
+        colour = getattr(brand.colours, role)
+        if separations.setdefault(printing.separation.css(colour), colour) != colour:
+            return None
+    return separations
+
+
+_SVG_DATA_URL = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
+
+
+def as_screen(print_html: str, printing: Profile, separations: dict[str, str]) -> str:
+    """The screen document a print document stands for: its print rules taken out, and
+    each colour separated for print (in the page and in its SVG data: URLs, the QR codes)
+    given back as the brand colour `separations` says it stands for.
+
+    A document equal to this differs from the print one in nothing else: its layout is the
+    print layout without the bleed (see `pdf.write_from_print`).
+    """
+    def screen_colours(text: str) -> str:
+        for separated, colour in separations.items():
+            text = text.replace(separated, colour)
+        return text
+
+    def svg(match: re.Match[str]) -> str:
+        data = base64.b64decode(match.group(1)).decode()
+        return ("data:image/svg+xml;base64,"
+                + base64.b64encode(screen_colours(data).encode()).decode())
+
+    html = print_html
+    for rule in print_rules(printing.ticket):
+        html = html.replace(rule + "\n", "", 1)
+    return screen_colours(_SVG_DATA_URL.sub(svg, html))
 
 
 @lru_cache(maxsize=8)  # keyed by the font's bytes, never by its name: a changed file is seen
@@ -413,7 +469,7 @@ def qr_code(target: str, for_print: bool, colour: str) -> str:
     """A QR code as an SVG data: URL, drawn in black ink alone for print."""
     svg = segno.make(target, error="m").svg_inline(scale=1, border=0, dark="#000",
                                                     omitsize=True)
-    dark = "device-cmyk(0 0 0 1)" if for_print else colour
+    dark = BLACK_INK if for_print else colour
     svg = svg.replace('stroke="#000"', f'stroke="{dark}"', 1)
     svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()

@@ -55,6 +55,7 @@ def check_file(path: Path) -> list[CssProblem]:
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".css":
         return check_css(text)
+    text = _JINJA.sub(_blank, text)
     problems = []
     for match in _STYLE_ELEMENT.finditer(text):
         offset = text.count("\n", 0, match.start(1))
@@ -66,6 +67,17 @@ def check_file(path: Path) -> list[CssProblem]:
         problems += [CssProblem(p.line + offset, p.message)
                      for p in _check_nodes(declarations, {})]
     return problems
+
+
+# Jinja's tags, expressions and comments: a template's styles may hold them (the default
+# poster template's `<style>{{ brand_css }}</style>`), and what they stand for is checked
+# where it comes from (brand.css) or made by the engine
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """Spaces in place of a Jinja piece, its line breaks kept (lines are reported)."""
+    return re.sub(r"[^\n]", " ", match.group(0))
 
 
 def check_css(text: str) -> list[CssProblem]:
@@ -102,6 +114,14 @@ def _check_nodes(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]]
                     "{function}() multiplies by {product}, more than {limit}; write the size "
                     "itself").format(function=node.name, product=f"{product:g}",
                                      limit=MAX_MULTIPLIER)))
+        elif isinstance(node, ast.FunctionBlock) and node.lower_name in _GRADIENTS:
+            colour = _printed_in_cmyk(node.arguments, definitions, ())
+            if colour is not None:
+                problems.append(CssProblem(node.source_line, _(
+                    "{function}() uses {colour}, which prints in CMYK: WeasyPrint cannot "
+                    "draw a gradient between CMYK colours; write the gradient's colours as "
+                    "#RRGGBB (they are converted for the printer)").format(
+                        function=node.name, colour=colour)))
         elif isinstance(node, ast.Declaration) and node.name.startswith("--"):
             size = _expanded_size(node.name, definitions, {}, ())
             if size > MAX_EXPANSION:
@@ -129,6 +149,31 @@ def _walk(nodes: list[ast.Node]) -> Iterator[ast.Node]:
         elif isinstance(node, (ast.ParenthesesBlock, ast.SquareBracketsBlock,
                                ast.CurlyBracketsBlock)):
             yield from _walk(node.content)
+
+
+_GRADIENTS = {f"{repeating}{kind}-gradient" for repeating in ("", "repeating-")
+              for kind in ("linear", "radial", "conic")}
+
+
+def _printed_in_cmyk(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]],
+                     visiting: tuple[str, ...]) -> str | None:
+    """The first colour among `nodes` that print documents give in CMYK, as written: a
+    brand colour (`var(--gp-…-color)`, separated for the printer by render.brand_stylesheet),
+    a `device-cmyk()`, or a custom property of the brand's own that holds one."""
+    for node in _walk(nodes):
+        if not isinstance(node, ast.FunctionBlock):
+            continue
+        if node.lower_name == "device-cmyk":
+            return node.serialize()
+        name = next((t.value for t in node.arguments if isinstance(t, ast.IdentToken)), None)
+        if node.lower_name != "var" or name is None:
+            continue
+        if name.startswith("--gp-") and name.endswith("-color"):
+            return node.serialize()
+        if name in definitions and name not in visiting and _printed_in_cmyk(
+                definitions[name], definitions, (*visiting, name)) is not None:
+            return node.serialize()
+    return None
 
 
 def _expanded_size(name: str, definitions: dict[str, list[ast.Node]],

@@ -3,7 +3,9 @@
     python scripts/bench.py [N]      N fictional establishments for the batch (default 20)
 
 - build_vs_raw_ratio: our cold build of the default kit with one worker ÷ plain
-  WeasyPrint rendering of the same HTML documents, one after the other in this process;
+  WeasyPrint rendering of the same HTML documents, one after the other in this process
+  (each print and each screen document laid out and written: our build writes a screen PDF
+  from its print layout when the two documents differ only in colours and print rules);
   also in CPU time (this process and its workers), which a busy machine disturbs less.
 - noop_rebuild_s: the same build again with nothing changed (in process), and the whole
   command `python build.py` for comparison.

@@ -4,19 +4,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from dataclasses import dataclass
 
+from conftest import free_port
+
 DATA = tempfile.mkdtemp(prefix="guidepress-portal-test-")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 REDIS_PORT = free_port()  # test_portal_browser.py starts a redis-server there
 os.environ.update({"GUIDEPRESS_PORTAL_DATA": DATA, "PORTAL_ALLOW_DEV_KEY": "1",
                    "PORTAL_INSECURE_HTTP": "1", "PORTAL_JOBS": "inline",

@@ -262,7 +262,7 @@ def test_finishing_rebuilds_only_the_colour_operators(project: kit.Project,
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pikepdf, "ContentStreamInstruction",
                       lambda *args: built.append(str(args[1])) or real(*args))
-        finished = pdfx.finish(data, edition.ticket, pdf._identifier(rendered))
+        finished = pdfx.finish(data, edition.ticket, pdf._identifier(rendered.document))
     with pikepdf.open(io.BytesIO(finished)) as result:
         overprinted = sum(str(operation.operands[0]) == str(pdfx.OVERPRINT_ON)
                           for page in result.pages

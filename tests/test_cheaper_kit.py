@@ -62,12 +62,13 @@ def test_a_poster_is_measured_once_then_laid_out_once_for_print_and_once_for_scr
     posters of this kit, print and screen), then twice or three times (a layout at scale
     1, one at the scale its measure predicts, a third when that prediction missed); now
     the message is measured in a layout of plain blocks made for it, and the poster laid
-    out at the predicted scale: once here, twice at most for a missed prediction."""
+    out at the predicted scale: once, the lines of a fixed size (a statistic's source, a
+    contact's e-mail and hours) being measured as such (they made 2 of these 8 posters
+    miss their prediction and take a second layout)."""
     assert all(screen == 1 for _id, _s, _print, screen, _b, _m in fitted), fitted
     assert all(measures == 1 for *_, measures in fitted), fitted
     full = [printed - measures for _id, _s, printed, _screen, _b, measures in fitted]
-    assert all(1 <= layouts <= 2 for layouts in full), fitted
-    assert sum(full) <= 1.25 * len(fitted), fitted
+    assert all(layouts == 1 for layouts in full), fitted
 
 
 def test_the_predicted_scale_is_the_one_a_bisection_finds(fitted) -> None:
@@ -75,6 +76,29 @@ def test_the_predicted_scale_is_the_one_a_bisection_finds(fitted) -> None:
     posters, their snapshots and their PDFs are unchanged."""
     assert [(i, scale) for i, scale, *_ in fitted] == [(i, b) for i, _s, _p, _screen, b, _m in fitted]
     assert all(scale in kit._SCALES for _id, scale, *_ in fitted)
+
+
+def test_lines_of_a_fixed_size_keep_their_height_in_the_measure(project: kit.Project
+                                                                 ) -> None:
+    """poster.css marks the lines that keep their size at any scale (`--gp-fixed-size`):
+    a contact's e-mail and hours, a statistic's source. The measure predicts them
+    unchanged, and every other line growing with the scale."""
+    (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
+    env, fetcher, printing, _screen = kit.tools(project, edition)
+    fixed = {}
+    for poster in edition.guide.posters:
+        room = _measured(env, edition, poster, printing, fetcher)
+        fixed[poster.id] = [p for p in room.paragraphs if p.fixed]
+        for paragraph in room.paragraphs:
+            grown = paragraph.height(1.2) / paragraph.height(1.0)
+            if paragraph.fixed:
+                assert grown == 1.0
+            else:  # by the scale, and more if its runs wrap onto more lines
+                assert grown >= 1.2 - 1e-9
+    lines = sum(bool(c.email) + bool(c.hours) for c in edition.brand.contacts)
+    assert len(fixed["qui-prevenir"]) == lines == 3  # the e-mails and opening hours
+    assert len(fixed["tous-en-ligne"]) == 1  # the statistic's source
+    assert fixed["secret"] == []
 
 
 def test_the_scales_are_the_points_of_the_former_bisection() -> None:
@@ -228,9 +252,9 @@ def test_a_move_whose_push_spills_a_thin_page_is_not_tried(project: kit.Project)
 def test_a_poster_target_parses_its_long_stylesheet_once(project: kit.Project,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    """A poster is laid out three times (measure, print, screen): its templates' long
-    stylesheet is parsed once; the brand's (fonts, colour profile) for each layout, since
-    it registers them with the document."""
+    """A poster is laid out twice (measure, print; its screen copy is written from the
+    print layout): its templates' long stylesheet is parsed once; the brand's (fonts,
+    colour profile) for each layout, since it registers them with the document."""
     (edition,) = kit.prepare(project, ["default"], ["fr"], guides=["reseaux-sociaux"])
     target = next(t for t in kit.plan([edition]) if t.poster_index == 0)
     parsed: list[str] = []
@@ -243,7 +267,7 @@ def test_a_poster_target_parses_its_long_stylesheet_once(project: kit.Project,
     long_sheets = [text for text in parsed if ".poster-headline" in text]
     brand_sheets = [text for text in parsed if "@font-face" in text]
     assert len(long_sheets) == 1, len(long_sheets)
-    assert len(brand_sheets) == 3  # the measure, print and screen layouts
+    assert len(brand_sheets) == 2  # the measure and print layouts
 
 
 def test_stylesheets_taken_apart_lay_out_exactly_as_written_in_the_page(

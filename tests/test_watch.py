@@ -4,20 +4,13 @@ with its file and line while the last good thumbnails stay."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from conftest import ROOT, free_port
 
 
 def get(port: int, path: str) -> str:
