@@ -104,6 +104,19 @@ def scratch_project(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of the test module's own on a free port, gone after its tests."""
+    yield from running_redis(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture(scope="module")
+def edition(project: kit.Project) -> kit.Edition:
+    """The default brand's French edition of the social-networks guide."""
+    return next(e for e in kit.prepare(project, ["default"], ["fr"])
+                if e.where == "reseaux-sociaux/fr")
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on, now."""
     with socket.socket() as sock:

@@ -26,7 +26,6 @@ from rq.command import send_stop_job_command
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from conftest import running_redis
 from guidepress import kit, manifest, pdf, queue, snapshot, storage, workers
 from guidepress.plan import plan
 
@@ -75,16 +74,6 @@ COST_WORKER = textwrap.dedent("""
     queue.run_worker({url!r}, storage.FolderStorage(Path({store!r})),
                      workers.Limits(120, 3000), heartbeat=1)
 """)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from running_redis(tmp_path_factory.mktemp("redis"))
-
-
-@pytest.fixture(scope="module")
-def edition(project: kit.Project) -> kit.Edition:
-    return next(e for e in kit.prepare(project, ["default"], ["fr"]) if e.where == GUIDE)
 
 
 @pytest.fixture(scope="module")
@@ -205,28 +194,19 @@ def test_a_long_render_keeps_its_heartbeats(project: kit.Project, edition: kit.E
     assert len([call for call in _calls(worker, since) if call[0] == "render"]) == 1
 
 
-def test_the_time_limit_still_holds(project: kit.Project, edition: kit.Edition,
-                                    redis_url: str, store: storage.FolderStorage,
-                                    worker: dict) -> None:
-    job = _send(_jobs(redis_url), store, project, edition, "web", ENDLESS + "2" * 63,
-                seconds=2)
+@pytest.mark.parametrize("inputs, limit, message", [
+    (ENDLESS + "2" * 63, {"seconds": 2},
+     "stopped after 2 s: the document took too long to lay out (tried twice)"),
+    (GREEDY + "3" * 63, {"memory_mb": 1000},
+     "ran out of memory: the document needed more than the memory limit of 1000 MB "
+     "(raise it with --memory) (tried twice)")], ids=["time", "memory"])
+def test_the_limits_still_hold(project: kit.Project, edition: kit.Edition, redis_url: str,
+                               store: storage.FolderStorage, worker: dict, inputs: str,
+                               limit: dict, message: str) -> None:
+    job = _send(_jobs(redis_url), store, project, edition, "web", inputs, **limit)
     _wait_for(lambda: _ended(job), 60, "the job to fail")
     assert job.get_status() == JobStatus.FAILED
-    assert queue._failure(_fetched(job), JobStatus.FAILED) == (
-        "stopped after 2 s: the document took too long to lay out (tried twice)")
-    assert worker["process"].poll() is None
-
-
-def test_the_memory_limit_still_holds(project: kit.Project, edition: kit.Edition,
-                                      redis_url: str, store: storage.FolderStorage,
-                                      worker: dict) -> None:
-    job = _send(_jobs(redis_url), store, project, edition, "web", GREEDY + "3" * 63,
-                memory_mb=1000)
-    _wait_for(lambda: _ended(job), 60, "the job to fail")
-    assert job.get_status() == JobStatus.FAILED
-    assert queue._failure(_fetched(job), JobStatus.FAILED) == (
-        "ran out of memory: the document needed more than the memory limit of 1000 MB "
-        "(raise it with --memory) (tried twice)")
+    assert queue._failure(_fetched(job), JobStatus.FAILED) == message
     assert worker["process"].poll() is None
 
 

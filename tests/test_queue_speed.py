@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from conftest import running_redis
 from guidepress import kit, load, manifest, queue, snapshot, storage, workers
 from guidepress.problems import InputErrors
 
@@ -64,16 +62,6 @@ COUNTING_WORKER = textwrap.dedent("""
                      workers.Limits(120, 2000), burst=True)
 """)
 
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from running_redis(tmp_path_factory.mktemp("redis"))
-
-
-@pytest.fixture(scope="module")
-def edition(project: kit.Project) -> kit.Edition:
-    return next(e for e in kit.prepare(project, ["default"], ["fr"]) if e.where == GUIDE)
 
 
 def _request(edition: kit.Edition, digest: str, target: str, inputs: str) -> queue.JobRequest:
