@@ -325,7 +325,10 @@ def as_screen(print_html: str, printing: Profile, separations: dict[str, str]) -
         return text
 
     def svg(match: re.Match[str]) -> str:
-        data = base64.b64decode(match.group(1)).decode()
+        try:
+            data = base64.b64decode(match.group(1)).decode()
+        except ValueError:  # not a picture WeasyPrint drew: left as it is
+            return match.group(0)
         return ("data:image/svg+xml;base64,"
                 + base64.b64encode(screen_colours(data).encode()).decode())
 

@@ -115,7 +115,7 @@ def _check_nodes(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]]
                     "itself").format(function=node.name, product=f"{product:g}",
                                      limit=MAX_MULTIPLIER)))
         elif isinstance(node, ast.FunctionBlock) and node.lower_name in _GRADIENTS:
-            colour = _printed_in_cmyk(node.arguments, definitions, ())
+            colour = _printed_in_cmyk(node.arguments, definitions, {})
             if colour is not None:
                 problems.append(CssProblem(node.source_line, _(
                     "{function}() uses {colour}, which prints in CMYK: WeasyPrint cannot "
@@ -156,10 +156,13 @@ _GRADIENTS = {f"{repeating}{kind}-gradient" for repeating in ("", "repeating-")
 
 
 def _printed_in_cmyk(nodes: list[ast.Node], definitions: dict[str, list[ast.Node]],
-                     visiting: tuple[str, ...]) -> str | None:
+                     holding: dict[str, bool]) -> str | None:
     """The first colour among `nodes` that print documents give in CMYK, as written: a
     brand colour (`var(--gp-…-color)`, separated for the printer by render.brand_stylesheet),
-    a `device-cmyk()`, or a custom property of the brand's own that holds one."""
+    a `device-cmyk()`, or a custom property of the brand's own that holds one.
+
+    `holding` keeps, per custom property, whether it holds one: each definition is read
+    once, however often and deeply the properties refer to each other."""
     for node in _walk(nodes):
         if not isinstance(node, ast.FunctionBlock):
             continue
@@ -170,8 +173,11 @@ def _printed_in_cmyk(nodes: list[ast.Node], definitions: dict[str, list[ast.Node
             continue
         if name.startswith("--gp-") and name.endswith("-color"):
             return node.serialize()
-        if name in definitions and name not in visiting and _printed_in_cmyk(
-                definitions[name], definitions, (*visiting, name)) is not None:
+        if name in definitions and name not in holding:
+            holding[name] = False  # a cycle meets this: CSS makes the property invalid
+            holding[name] = _printed_in_cmyk(definitions[name], definitions,
+                                             holding) is not None
+        if holding.get(name):
             return node.serialize()
     return None
 

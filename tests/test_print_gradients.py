@@ -66,3 +66,20 @@ def test_a_gradient_in_rgb_prints_separated_for_the_printer(tmp_path: Path) -> N
         shadings = [item for item in document.objects
                     if isinstance(item, pikepdf.Dictionary) and "/ShadingType" in item]
         assert shadings and all(s.ColorSpace == "/DeviceCMYK" for s in shadings)
+
+
+def test_properties_that_refer_to_each_other_are_each_read_once(
+        monkeypatch) -> None:
+    """`--a40` expands to 2**40 values (refused as such); looking for a CMYK colour in it
+    reads each of the 41 definitions once, not each path through them."""
+    from guidepress import stylesheets
+    calls = []
+    real = stylesheets._printed_in_cmyk
+    monkeypatch.setattr(stylesheets, "_printed_in_cmyk",
+                        lambda *args: calls.append(1) or real(*args))
+    levels = [":root { --a0: var(--gp-text-color); }"] + [
+        f":root {{ --a{n}: var(--a{n - 1}) var(--a{n - 1}); }}" for n in range(1, 41)]
+    found = stylesheets.check_css("\n".join(levels) + "\n.x { background: "
+                                  "linear-gradient(var(--a40), #FFFFFF); }")
+    assert len(calls) <= 42
+    assert [p.line for p in found if "linear-gradient() uses var(--a40)" in p.message] == [42]
