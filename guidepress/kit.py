@@ -458,14 +458,14 @@ def render_target(project: Project, target: Target,
             warnings += laid_out.warnings
         files[on_screen.name] = written
     elif target.png:  # a picture is made from the screen profile alone (RGB), never printed
-        rendered, _scale = _poster(env, guide, brand, guide.posters[target.poster_index],
-                                   target.poster_index, screen, fetcher, base, None,
-                                   target.format)
+        index, form = target.poster_index, target.format
+        rendered, _scale = _poster(env, guide, brand, guide.posters[index], index, screen,
+                                   fetcher, base, None, form)
         files[rendered.document.name] = pdf.write_pdf(rendered, screen)
         warnings += rendered.warnings
     else:
-        poster, form, index = guide.posters[target.poster_index], target.format, \
-            target.poster_index
+        index, form = target.poster_index, target.format
+        poster = guide.posters[index]
         rendered, scale = _poster(env, guide, brand, poster, index, printing, fetcher, base,
                                   None, form)
         files[rendered.document.name] = pdf.write_pdf(rendered, printing)

@@ -29,7 +29,7 @@ class Written:
 
     files: dict[str, bytes]
     laid_out: list[str]  # the names of the documents WeasyPrint laid out
-    screen: render.Document | None  # the screen document the kit wrote from print
+    screen: render.Document  # the screen document the kit was to write from print
     from_print: bytes | None  # what _written_from_print gave for it (None: laid out)
 
 
@@ -147,8 +147,7 @@ def _structure(data: bytes) -> collections.Counter:
     counted: collections.Counter = collections.Counter()
     with pikepdf.open(io.BytesIO(data)) as document:
         assert document.Root.MarkInfo.Marked is True
-        assert "pdfuaid" in document.open_metadata().__str__() or \
-            b"pdfuaid" in document.Root.Metadata.read_bytes()
+        assert b'pdfuaid:part="1"' in document.Root.Metadata.read_bytes()  # PDF/UA-1
         pending = [document.Root.StructTreeRoot]
         while pending:
             element = pending.pop()
