@@ -10,6 +10,8 @@ import copy
 import hashlib
 import logging
 import re
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,13 +171,33 @@ considerable paragraph.</p><ul><li>un</li></ul><div style="display: flex">
 def warm_up() -> None:
     """Lay out and write a small fixed document, before forking workers (see _WARM_UP).
 
-    Its font configuration is kept alive like an inherited one, never collected.
+    Its font configuration is kept alive like an inherited one, never collected. It runs
+    in the main process, where Ctrl-C arrives: WeasyPrint takes any exception raised while
+    it draws an SVG for a failure of the picture, Ctrl-C's KeyboardInterrupt included, so
+    Ctrl-C waits until the warm-up is done (a build sent to a queue warms up just after
+    sending its jobs, when Ctrl-C is likely).
     """
-    fonts = FontConfiguration()
-    _INHERITED.append(fonts)
-    pages = weasyprint.HTML(string=_WARM_UP).render(font_config=fonts)
-    pages.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
-    pages.write_pdf(pdf_variant="pdf/x-4", output_intent="device-cmyk")
+    with _interrupts_held():
+        fonts = FontConfiguration()
+        _INHERITED.append(fonts)
+        pages = weasyprint.HTML(string=_WARM_UP).render(font_config=fonts)
+        pages.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+        pages.write_pdf(pdf_variant="pdf/x-4", output_intent="device-cmyk")
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) held back, then delivered (a KeyboardInterrupt) when this ends.
+
+    Only the main thread receives signals in Python: elsewhere, nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def lay_out(document: Document, fetcher: ProjectFetcher, base_url: Path) -> Rendered:
